@@ -1,0 +1,28 @@
+"""The HTTP API's routes, shared by the CDK stack and the local HTTP server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str  # folder name under functions/
+
+
+TRACKING_CALLS = ("track", "identify", "page", "screen", "group", "alias", "batch", "import")
+
+ROUTES: tuple[Route, ...] = (
+    *(Route("POST", f"/v1/{call}", "intake") for call in TRACKING_CALLS),
+    Route("GET", "/v1/unsubscribe", "unsubscribe"),
+    Route("POST", "/v1/unsubscribe", "unsubscribe"),
+)
+
+
+def find_route(method: str, path: str) -> Route | None:
+    for route in ROUTES:
+        if route.method == method and route.path == path:
+            return route
+    return None
