@@ -7,7 +7,8 @@ AWS is configuration, not a code path.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from datetime import timedelta
+from functools import cache
 from typing import TypeVar
 
 from pydantic import Field
@@ -31,11 +32,19 @@ class IntakeSettings(StoreSettings):
 class ProcessorSettings(StoreSettings):
     event_retention_days: int = Field(default=400, ge=1, le=3650)
 
+    @property
+    def event_retention(self) -> timedelta:
+        return timedelta(days=self.event_retention_days)
+
 
 class SweepSettings(StoreSettings):
     send_queue_url: str
     claim_lease_seconds: int = Field(default=900, ge=60, le=43_200)
     max_items_per_run: int = Field(default=5_000, ge=1)
+
+    @property
+    def claim_lease(self) -> timedelta:
+        return timedelta(seconds=self.claim_lease_seconds)
 
 
 class SenderSettings(StoreSettings):
@@ -43,6 +52,8 @@ class SenderSettings(StoreSettings):
     public_base_url: str = Field(description="Base URL of the HTTP API, for links in messages")
     ses_configuration_set: str | None = None
     send_record_retention_days: int = Field(default=400, ge=1, le=3650)
+    default_from_address: str | None = Field(
+        default=None, description="Used for shops that set no from_address of their own")
 
 
 class UnsubscribeSettings(StoreSettings):
@@ -52,7 +63,7 @@ class UnsubscribeSettings(StoreSettings):
 SettingsT = TypeVar("SettingsT", bound=_Settings)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(kind: type[SettingsT]) -> SettingsT:
     """The settings of one kind, validated once per cold start."""
     return kind()

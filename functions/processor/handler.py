@@ -1,0 +1,43 @@
+"""Events queue consumer: applies each accepted event to its profile, exactly once.
+
+A failed record is reported back to SQS (partial batch response) and retried; after the
+queue's maxReceiveCount it lands in the dead-letter queue, which raises an alarm."""
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from comeback import wiring
+from comeback.errors import NotFound
+from comeback.jsonutil import loads
+from comeback.models.events import AcceptedEvent
+from comeback.observability import logger, metrics
+from comeback.services.processing import process_event
+from comeback.settings import ProcessorSettings, load
+
+batch = BatchProcessor(event_type=EventType.SQS)
+
+
+def apply_record(record: SQSRecord) -> str:
+    settings = load(ProcessorSettings)
+    event = AcceptedEvent.model_validate(loads(record.body))
+    shop = wiring.shop(settings.table_name, event.shop_id)
+    if shop is None:
+        raise NotFound(f"shop {event.shop_id} does not exist")  # retried, then dead-lettered
+    outcome = process_event(wiring.store(settings.table_name), event, shop.settings,
+                            now=wiring.clock().now(),
+                            retention=settings.event_retention)
+    metrics.add_metric(name=f"Events{outcome.title()}", unit=MetricUnit.Count, value=1)
+    logger.debug("event processed", shop_id=event.shop_id, outcome=outcome)
+    return outcome
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=apply_record, processor=batch,
+                                    context=context)

@@ -1,0 +1,36 @@
+"""Unsubscribe links: GET shows a confirmation page (link scanners must not unsubscribe
+anyone), POST unsubscribes at once with no login (RFC 8058 one-click)."""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from comeback import wiring
+from comeback.errors import ComebackError
+from comeback.http import ApiRequest, error_status, guarded, html_response
+from comeback.observability import logger, metrics
+from comeback.services import unsubscribing
+from comeback.settings import UnsubscribeSettings, load
+from comeback.web import pages
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    settings = load(UnsubscribeSettings)
+    request = ApiRequest.from_event(event)
+    token = request.query.get("t") or request.form().get("t")
+
+    def answer() -> dict:
+        claim = unsubscribing.check_token(token, wiring.signing_key(settings.signing_secret_arn))
+        if request.method != "POST":
+            return html_response(200, pages.confirm_unsubscribe(token or ""))
+        unsubscribing.unsubscribe(wiring.store(settings.table_name), claim,
+                                  wiring.clock().now())
+        logger.info("unsubscribed", shop_id=claim.shop_id, channel=claim.channel)
+        metrics.add_metric(name="Unsubscribes", unit=MetricUnit.Count, value=1)
+        return html_response(200, pages.unsubscribed())
+
+    def refuse(error: ComebackError) -> dict:
+        return html_response(error_status(error), pages.problem(str(error)))
+
+    return guarded(answer, on_error=refuse)

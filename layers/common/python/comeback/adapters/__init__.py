@@ -1,0 +1,1 @@
+"""Adapters to AWS services, each behind a small interface."""

@@ -1,0 +1,50 @@
+"""Sending email through Amazon SES (v2 API, raw MIME so our own headers go out as written)."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+# SES answers that retrying later can fix; anything else is final for that message.
+_TRANSIENT = frozenset({
+    "TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException",
+    "ServiceUnavailable", "InternalFailure", "SendingPausedException",
+})
+
+
+class TransientSendError(Exception):
+    pass
+
+
+class PermanentSendError(Exception):
+    pass
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> str: ...
+
+
+class SesMailer:
+    def __init__(self, client: Any, configuration_set: str | None) -> None:
+        self._client = client
+        self._configuration_set = configuration_set
+
+    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> str:
+        request: dict[str, Any] = {
+            "FromEmailAddress": sender,
+            "Destination": {"ToAddresses": [recipient]},
+            "Content": {"Raw": {"Data": message.as_bytes()}},
+        }
+        if self._configuration_set:
+            request["ConfigurationSetName"] = self._configuration_set
+        try:
+            return self._client.send_email(**request)["MessageId"]
+        except (EndpointConnectionError, ConnectTimeoutError) as exc:
+            raise TransientSendError("SES unreachable") from exc
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in _TRANSIENT:
+                raise TransientSendError(code) from exc
+            raise PermanentSendError(code) from exc

@@ -1,0 +1,389 @@
+"""The DynamoDB repository: every read and write of the single table goes through here.
+
+Keys come from `comeback.keys`, the table layout from `comeback.schema`. Writes that must
+happen together (an event and the profile it changes) are one transaction; races are settled
+by conditions, never by reading first and hoping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from comeback import keys
+from comeback.adapters.dynamo_types import from_item, to_item, to_value
+from comeback.clock import iso
+from comeback.domain.timers import TimerChange
+from comeback.errors import ConcurrentUpdate
+from comeback.jsonutil import dumps
+from comeback.models.events import AcceptedEvent
+from comeback.models.profile import ConsentDecision, Profile
+from comeback.models.shop import Shop
+from comeback.schema import DUE_INDEX
+
+_BATCH_GET_LIMIT = 100
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class DuplicateEvent(Exception):
+    """The event's messageId was applied before."""
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    shop_id: str
+    profile_id: str
+    kind: str
+    due_at: str
+    subject: str
+    claim_key: str | None
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class Store:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # -- shops -----------------------------------------------------------------------------
+
+    def create_shop(self, shop: Shop, *, write_key: str, secret_key: str) -> None:
+        shop_item = {"pk": keys.shop_pk(shop.shop_id), "sk": keys.SHOP_SK, "kind": "shop",
+                     **shop.model_dump()}
+        self._client.transact_write_items(TransactItems=[
+            self._put(shop_item, "attribute_not_exists(pk)"),
+            self._put({"pk": keys.SHOP_REGISTRY_PK, "sk": keys.shop_registry_sk(shop.shop_id),
+                       "shop_id": shop.shop_id}, "attribute_not_exists(pk)"),
+            self._put({"pk": keys.write_key_pk(write_key), "sk": keys.WRITE_KEY_SK,
+                       "shop_id": shop.shop_id, "key_type": "write"}, "attribute_not_exists(pk)"),
+            self._put({"pk": keys.write_key_pk(secret_key), "sk": keys.WRITE_KEY_SK,
+                       "shop_id": shop.shop_id, "key_type": "secret"}, "attribute_not_exists(pk)"),
+        ])
+
+    def shop_for_key(self, key: str, key_type: str = "write") -> str | None:
+        item = self._get(keys.write_key_pk(key), keys.WRITE_KEY_SK, consistent=False)
+        if item is None or item.get("key_type") != key_type:
+            return None
+        return item["shop_id"]
+
+    def get_shop(self, shop_id: str) -> Shop | None:
+        item = self._get(keys.shop_pk(shop_id), keys.SHOP_SK, consistent=False)
+        return Shop.model_validate(item) if item else None
+
+    def list_shop_ids(self) -> list[str]:
+        shop_ids: list[str] = []
+        for page in self._pages("query", KeyConditionExpression="pk = :pk",
+                                ExpressionAttributeValues={":pk": to_value(keys.SHOP_REGISTRY_PK)}):
+            shop_ids.extend(from_item(item)["shop_id"] for item in page["Items"])
+        return shop_ids
+
+    # -- identities and profiles -------------------------------------------------------------
+
+    def find_links(self, shop_id: str, identifiers: list[str]) -> dict[str, str]:
+        """Identifier -> profile id, for the identifiers that are known."""
+        by_pk = {keys.identity_pk(shop_id, i): i for i in identifiers}
+        items = self._batch_get([(pk, keys.IDENTITY_SK) for pk in by_pk])
+        return {by_pk[item["pk"]]: item["profile_id"] for item in items}
+
+    def get_profiles(self, shop_id: str, profile_ids: Iterable[str]) -> dict[str, Profile]:
+        wanted = [(keys.profile_pk(shop_id, pid), keys.PROFILE_SK) for pid in set(profile_ids)]
+        return {item["profile_id"]: Profile.model_validate(item)
+                for item in self._batch_get(wanted)}
+
+    def get_profile(self, shop_id: str, profile_id: str) -> Profile | None:
+        item = self._get(keys.profile_pk(shop_id, profile_id), keys.PROFILE_SK, consistent=True)
+        return Profile.model_validate(item) if item else None
+
+    def commit_event(self, *, event: AcceptedEvent, profile: Profile, expected_version: int | None,
+                     new_links: Iterable[str], timers: Iterable[TimerChange],
+                     retention: timedelta) -> None:
+        """Record the event and write the profile it changed, all or nothing.
+
+        Raises DuplicateEvent if the messageId was seen before, ConcurrentUpdate if the
+        profile or an identity link changed since it was read.
+        """
+        shop_id, profile_id = profile.shop_id, profile.profile_id
+        profile_pk = keys.profile_pk(shop_id, profile_id)
+        message = event.message
+        items = [
+            self._put({
+                "pk": keys.event_pk(shop_id, event.message_id), "sk": keys.EVENT_SK,
+                "kind": "event", "shop_id": shop_id, "profile_id": profile_id,
+                "type": message.get("type"), "event": message.get("event"),
+                "timestamp": event.timestamp, "received_at": event.received_at,
+                "body": dumps(message), "expires_at": _epoch(event.received_at + retention),
+            }, "attribute_not_exists(pk)"),
+        ]
+        profile_item = {"pk": profile_pk, "sk": keys.PROFILE_SK, "kind": "profile",
+                        **profile.model_dump(), **profile.derived()}
+        if expected_version is None:
+            items.append(self._put(profile_item, "attribute_not_exists(pk)"))
+        else:
+            items.append(self._put(profile_item, "version = :expected",
+                                   {":expected": to_value(expected_version)}))
+        for identifier in new_links:
+            items.append(self._put({
+                "pk": keys.identity_pk(shop_id, identifier), "sk": keys.IDENTITY_SK,
+                "kind": "identity", "shop_id": shop_id, "profile_id": profile_id,
+                "identifier_type": identifier.split(":", 1)[0], "created_at": event.received_at,
+            }, "attribute_not_exists(pk)"))
+        for change in timers:
+            items.append(self._timer_write(shop_id, profile_id, change))
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise DuplicateEvent(event.message_id) from exc
+            raise ConcurrentUpdate(profile_id) from exc
+
+    def _timer_write(self, shop_id: str, profile_id: str, change: TimerChange) -> dict[str, Any]:
+        key = {"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.timer_sk(change.kind)}
+        if change.due_at is None:
+            return {"Delete": {"TableName": self._table, "Key": to_item(key)}}
+        return {"Put": {"TableName": self._table, "Item": to_item({
+            **key, "kind": "timer", "timer": change.kind, "shop_id": shop_id,
+            "profile_id": profile_id, DUE_INDEX.partition_key: keys.due_pk(shop_id, change.kind),
+            DUE_INDEX.sort_key: iso(change.due_at), "subject": change.subject,
+        })}}
+
+    def record_consent(self, shop_id: str, profile_id: str, channel: str,
+                       decision: ConsentDecision) -> bool:
+        """Set one channel's consent; False if there is no such profile."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item({"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.PROFILE_SK}),
+                UpdateExpression="SET consent.#channel = :decision, version = version + :one, "
+                                 "updated_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#channel": channel},
+                ExpressionAttributeValues={":decision": to_value(decision.model_dump()),
+                                           ":one": to_value(1), ":now": to_value(decision.at)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def record_message_sent(self, shop_id: str, profile_id: str, kind: str, at: datetime) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=to_item({"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.PROFILE_SK}),
+            UpdateExpression="SET messages.sent = messages.sent + :one, "
+                             "messages.last_sent_at = :at, messages.last_by_kind.#kind = :at, "
+                             "version = version + :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#kind": kind},
+            ExpressionAttributeValues={":one": to_value(1), ":at": to_value(at)},
+        )
+
+    # -- timers --------------------------------------------------------------------------------
+
+    def due_timers(self, shop_id: str, kind: str, now: datetime,
+                   limit: int) -> Iterator[DueTimer]:
+        """Timers of one kind due up to `now`, oldest first: reads only what is due."""
+        served = 0
+        for page in self._pages(
+            "query", IndexName=DUE_INDEX.name,
+            KeyConditionExpression=f"{DUE_INDEX.partition_key} = :due "
+                                   f"AND {DUE_INDEX.sort_key} <= :now",
+            ExpressionAttributeValues={":due": to_value(keys.due_pk(shop_id, kind)),
+                                       ":now": to_value(iso(now))},
+            Limit=min(limit, 500),
+        ):
+            for raw in page["Items"]:
+                item = from_item(raw)
+                yield DueTimer(shop_id=shop_id, profile_id=item["profile_id"], kind=kind,
+                               due_at=item[DUE_INDEX.sort_key], subject=item["subject"],
+                               claim_key=item.get("claim_key"))
+                served += 1
+                if served >= limit:
+                    return
+
+    def claim_timer(self, timer: DueTimer, *, claim_key: str, lease_until: datetime) -> bool:
+        """Take a due timer for one run: it leaves the due range until the lease ends."""
+        return self._conditional_update(
+            self._timer_key(timer),
+            "SET #due = :lease, claim_key = :claim ADD claims :one",
+            "#due = :seen AND subject = :subject",
+            {"#due": DUE_INDEX.sort_key},
+            {":lease": to_value(iso(lease_until)), ":claim": to_value(claim_key),
+             ":one": to_value(1), ":seen": to_value(timer.due_at),
+             ":subject": to_value(timer.subject)},
+        )
+
+    def finish_timer(self, shop_id: str, profile_id: str, kind: str, claim_key: str) -> bool:
+        """Remove a timer once its job is done, unless it was re-armed meanwhile."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=to_item({"pk": keys.profile_pk(shop_id, profile_id),
+                             "sk": keys.timer_sk(kind)}),
+                ConditionExpression="claim_key = :claim",
+                ExpressionAttributeValues={":claim": to_value(claim_key)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def rearm_timer(self, shop_id: str, profile_id: str, kind: str, claim_key: str,
+                    due_at: datetime, subject: str) -> bool:
+        key = {"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.timer_sk(kind)}
+        return self._conditional_update(
+            key, "SET #due = :due, subject = :subject REMOVE claim_key", "claim_key = :claim",
+            {"#due": DUE_INDEX.sort_key},
+            {":due": to_value(iso(due_at)), ":subject": to_value(subject),
+             ":claim": to_value(claim_key)},
+        )
+
+    def _timer_key(self, timer: DueTimer) -> dict[str, str]:
+        return {"pk": keys.profile_pk(timer.shop_id, timer.profile_id),
+                "sk": keys.timer_sk(timer.kind)}
+
+    # -- send records --------------------------------------------------------------------------
+
+    def start_send(self, shop_id: str, profile_id: str, job_key: str, *, channel: str,
+                   kind: str, at: datetime, retention: timedelta) -> bool:
+        """Reserve the right to send one message; False if it was sent (or tried) before."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item({
+                    "pk": keys.profile_pk(shop_id, profile_id), "sk": keys.send_sk(job_key),
+                    "kind": "send", "shop_id": shop_id, "profile_id": profile_id,
+                    "message_kind": kind, "channel": channel, "status": "sending",
+                    "created_at": at, "expires_at": _epoch(at + retention),
+                }),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def finish_send(self, shop_id: str, profile_id: str, job_key: str, *, status: str,
+                    at: datetime, detail: str | None = None) -> None:
+        values: dict[str, Any] = {":status": to_value(status), ":at": to_value(at)}
+        expression = "SET #status = :status, finished_at = :at"
+        if detail:
+            expression += ", detail = :detail"
+            values[":detail"] = to_value(detail)
+        self._client.update_item(
+            TableName=self._table,
+            Key=to_item({"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.send_sk(job_key)}),
+            UpdateExpression=expression, ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
+
+    def record_skip(self, shop_id: str, profile_id: str, job_key: str, *, kind: str,
+                    reason: str, at: datetime, retention: timedelta) -> None:
+        """Note a job that was decided against, once (a retry does not overwrite a send)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item({
+                    "pk": keys.profile_pk(shop_id, profile_id), "sk": keys.send_sk(job_key),
+                    "kind": "send", "shop_id": shop_id, "profile_id": profile_id,
+                    "message_kind": kind, "status": "skipped", "detail": reason,
+                    "created_at": at, "expires_at": _epoch(at + retention),
+                }),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != _CONDITION_FAILED:
+                raise
+
+    def abandon_send(self, shop_id: str, profile_id: str, job_key: str) -> None:
+        """Release a reservation whose send failed in a way worth retrying."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=to_item({"pk": keys.profile_pk(shop_id, profile_id),
+                             "sk": keys.send_sk(job_key)}),
+                ConditionExpression="#status = :sending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":sending": to_value("sending")},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != _CONDITION_FAILED:
+                raise
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def scan_shop_items(self, shop_id: str) -> Iterator[dict[str, Any]]:
+        """Every item of one shop (reports and tests; never on a request path)."""
+        prefix = keys.shop_pk(shop_id) + "#"
+        for page in self._pages("scan", FilterExpression="begins_with(pk, :prefix) OR pk = :shop",
+                                ExpressionAttributeValues={":prefix": to_value(prefix),
+                                                           ":shop": to_value(keys.shop_pk(shop_id))}):
+            for item in page["Items"]:
+                yield from_item(item)
+
+    def _put(self, values: dict[str, Any], condition: str,
+             condition_values: dict[str, Any] | None = None) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self._table, "Item": to_item(values),
+                               "ConditionExpression": condition}
+        if condition_values:
+            put["ExpressionAttributeValues"] = condition_values
+        return {"Put": put}
+
+    def _get(self, pk: str, sk: str, *, consistent: bool) -> dict[str, Any] | None:
+        response = self._client.get_item(TableName=self._table,
+                                         Key=to_item({"pk": pk, "sk": sk}),
+                                         ConsistentRead=consistent)
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+    def _batch_get(self, key_pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        pending = [to_item({"pk": pk, "sk": sk}) for pk, sk in dict.fromkeys(key_pairs)]
+        for start in range(0, len(pending), _BATCH_GET_LIMIT):
+            request = {self._table: {"Keys": pending[start:start + _BATCH_GET_LIMIT],
+                                     "ConsistentRead": True}}
+            while request:
+                response = self._client.batch_get_item(RequestItems=request)
+                found.extend(from_item(i) for i in response["Responses"].get(self._table, []))
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def _conditional_update(self, key: dict[str, str], update: str, condition: str,
+                            names: dict[str, str], values: dict[str, Any]) -> bool:
+        try:
+            self._client.update_item(TableName=self._table, Key=to_item(key),
+                                     UpdateExpression=update, ConditionExpression=condition,
+                                     ExpressionAttributeNames=names,
+                                     ExpressionAttributeValues=values)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def _pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        kwargs["TableName"] = self._table
+        while True:
+            page = getattr(self._client, operation)(**kwargs)
+            yield page
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def job_key(kind: str, subject: str) -> str:
+    """The idempotency key of one message: one send per profile, kind and subject."""
+    return f"{kind}#{hashlib.sha256(subject.encode()).hexdigest()[:24]}"

@@ -1,0 +1,122 @@
+"""The emails we send: content per message kind, every value escaped, and the MIME message with
+RFC 8058 one-click unsubscribe headers."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from string import Template
+from urllib.parse import quote
+
+from comeback.domain.timers import CART_RECOVERY, REACTIVATION
+from comeback.models.profile import Profile
+from comeback.models.shop import Shop
+
+_PAGE = Template("""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>$subject</title></head>
+<body style="font-family:Arial,sans-serif;color:#222;max-width:560px;margin:auto">
+<p>$greeting</p>
+$body
+<p><a href="$action_url" style="background:#1a73e8;color:#fff;padding:10px 18px;
+text-decoration:none;border-radius:4px">$action_label</a></p>
+<hr><p style="font-size:12px;color:#666">$shop_name$postal<br>
+You get this email because you agreed to hear from $shop_name.
+<a href="$unsubscribe_url">Unsubscribe</a>.</p>
+</body></html>
+""")
+
+
+_POLICY = policy.SMTP.clone(max_line_length=998)
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    subject: str
+    html: str
+    text: str
+
+
+def _first_name(profile: Profile) -> str | None:
+    for name in ("first_name", "firstName", "name"):
+        value = profile.traits.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip().split()[0][:40]
+    return None
+
+
+def render(kind: str, profile: Profile, shop: Shop, unsubscribe_url: str) -> EmailContent:
+    site = shop.settings.site_url or ""
+    name = _first_name(profile)
+    greeting = f"Hello {name}," if name else "Hello,"
+    if kind == CART_RECOVERY and profile.cart is not None:
+        cart = profile.cart
+        subject = f"You left something in your cart at {shop.name}"
+        lines = [(line.name or line.product_id, line.quantity, line.price)
+                 for line in cart.lines.values()]
+        text_lines = [f"- {n} x{q}" + (f" ({p} {cart.currency})" if p is not None else "")
+                      for n, q, p in lines]
+        html_lines = "".join(
+            f"<li>{html.escape(n)} &times;{q}"
+            + (f" &ndash; {html.escape(str(p))} {html.escape(cart.currency)}" if p is not None
+               else "") + "</li>"
+            for n, q, p in lines)
+        intro = "Your cart is waiting for you:"
+        body_html = (f"<p>{intro}</p><ul>{html_lines}</ul><p>Total: "
+                     f"{html.escape(str(cart.value))} {html.escape(cart.currency)}</p>")
+        body_text = "\n".join([intro, *text_lines, f"Total: {cart.value} {cart.currency}"])
+        action_label, action_url = "Back to your cart", _join(site, "/cart")
+    elif kind == REACTIVATION:
+        subject = f"It has been a while - new arrivals at {shop.name}"
+        intro = f"We have not seen you at {shop.name} for a while. Here is what is new."
+        body_html, body_text = f"<p>{html.escape(intro)}</p>", intro
+        action_label, action_url = f"Visit {shop.name}", site or "/"
+    else:
+        raise ValueError(f"no email for message kind {kind!r}")
+
+    postal = shop.settings.postal_address
+    page = _PAGE.substitute(
+        subject=html.escape(subject), greeting=html.escape(greeting), body=body_html,
+        action_url=html.escape(action_url, quote=True), action_label=html.escape(action_label),
+        shop_name=html.escape(shop.name), postal=f", {html.escape(postal)}" if postal else "",
+        unsubscribe_url=html.escape(unsubscribe_url, quote=True),
+    )
+    text = "\n\n".join([
+        greeting, body_text, f"{action_label}: {action_url}",
+        f"{shop.name}{', ' + postal if postal else ''}",
+        f"Unsubscribe: {unsubscribe_url}",
+    ])
+    return EmailContent(subject=subject, html=page, text=text + "\n")
+
+
+def _join(site: str, path: str) -> str:
+    return site.rstrip("/") + path if site else path
+
+
+def unsubscribe_url(public_base_url: str, token: str) -> str:
+    return f"{public_base_url.rstrip('/')}/v1/unsubscribe?t={quote(token, safe='')}"
+
+
+def build_mime(content: EmailContent, *, from_address: str, from_name: str | None, to: str,
+               unsubscribe_link: str, now: datetime, message_kind: str) -> EmailMessage:
+    """A MIME message ready for SES; non-ASCII names and subjects are encoded (RFC 2047)."""
+    # Long header lines stay whole: an RFC 2047-encoded List-Unsubscribe is useless to clients.
+    message = EmailMessage(policy=_POLICY)
+    local, _, domain = from_address.partition("@")
+    message["From"] = Address(display_name=from_name or "", username=local, domain=domain)
+    to_local, _, to_domain = to.partition("@")
+    message["To"] = Address(username=to_local, domain=to_domain)
+    message["Subject"] = content.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain=domain or None)
+    # RFC 8058: mail clients offer "unsubscribe" and POST to this URL with no login.
+    message["List-Unsubscribe"] = f"<{unsubscribe_link}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["X-Comeback-Kind"] = message_kind
+    message.set_content(content.text)
+    message.add_alternative(content.html, subtype="html")
+    return message

@@ -1,0 +1,208 @@
+"""Turning a tracking API request into accepted events and per-event errors.
+
+Follows the Segment HTTP tracking API: the single calls (`/v1/track`, ...) carry one message,
+`/v1/batch` carries `{"batch": [...]}`. Client clocks are corrected as Segment does:
+timestamp + (receivedAt - sentAt).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from comeback.clock import ensure_utc, iso
+from comeback.domain import commerce
+from comeback.domain.contact import normalise_email
+from comeback.errors import InvalidInput, PayloadTooLarge
+from comeback.jsonutil import dumps
+from comeback.models.events import AcceptedEvent, SegmentMessage
+
+MAX_EVENT_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+SINGLE_CALLS = ("track", "identify", "page", "screen", "group", "alias")
+BATCH_CALLS = ("batch", "import")
+
+
+@dataclass
+class Rejection:
+    index: int
+    message_id: str | None
+    error: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "messageId": self.message_id, "error": self.error}
+
+
+@dataclass
+class ParsedRequest:
+    accepted: list[AcceptedEvent] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def decode_body(body: bytes, content_encoding: str | None) -> bytes:
+    """The request body, gunzipped if sent with `Content-Encoding: gzip`, within the limit."""
+    encoding = (content_encoding or "").strip().lower()
+    if encoding in ("", "identity"):
+        data = body
+    elif encoding == "gzip":
+        data = _gunzip_bounded(body, MAX_BATCH_BYTES)
+    else:
+        raise InvalidInput(f"unsupported Content-Encoding {encoding!r}; send gzip or nothing")
+    if len(data) > MAX_BATCH_BYTES:
+        raise PayloadTooLarge(f"request body is over the {MAX_BATCH_BYTES // 1024} KB limit")
+    return data
+
+
+def _gunzip_bounded(body: bytes, limit: int) -> bytes:
+    # Decompress incrementally so a small "zip bomb" cannot blow up memory.
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise InvalidInput("body is not valid gzip") from exc
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"request body is over the {limit // 1024} KB limit")
+    if not inflater.eof:
+        raise InvalidInput("body is not valid gzip (truncated)")
+    return data
+
+
+def write_key_from_authorization(header: str | None) -> str | None:
+    """The write key as the user name of HTTP Basic auth (the password is empty)."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, _, _password = decoded.partition(":")
+    return user or None
+
+
+def read_document(body: bytes, authorization: str | None) -> tuple[dict[str, Any], str | None]:
+    """The JSON body and the write key (Basic auth user name, else `writeKey` in the body)."""
+    try:
+        document = json.loads(body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InvalidInput("body must be a JSON object")
+    write_key = write_key_from_authorization(authorization) or _text(document.get("writeKey"))
+    return document, write_key
+
+
+def validate_messages(call: str, document: dict[str, Any], *, received_at: datetime,
+                      shop_id: str) -> ParsedRequest:
+    """Validate a tracking call. Raises InvalidInput when the request as a whole is unusable."""
+    result = ParsedRequest()
+    if call in BATCH_CALLS:
+        messages = document.get("batch")
+        if not isinstance(messages, list):
+            raise InvalidInput("batch calls need a `batch` array of messages")
+        if not messages:
+            raise InvalidInput("`batch` is empty")
+        defaults = {k: document[k] for k in ("context", "integrations") if k in document}
+        batch_sent_at = document.get("sentAt")
+    elif call in SINGLE_CALLS:
+        document = {k: v for k, v in document.items() if k != "writeKey"}
+        messages = [dict(document, type=call)]
+        defaults, batch_sent_at = {}, None
+    else:
+        raise InvalidInput(f"unknown call {call!r}")
+
+    for index, raw in enumerate(messages):
+        try:
+            event = _accept(raw, defaults, batch_sent_at, received_at, shop_id)
+        except InvalidInput as exc:
+            message_id = raw.get("messageId") if isinstance(raw, dict) else None
+            result.rejected.append(Rejection(index, _text(message_id), exc.message))
+        else:
+            result.accepted.append(event)
+    return result
+
+
+def _accept(raw: Any, defaults: dict[str, Any], batch_sent_at: Any, received_at: datetime,
+            shop_id: str) -> AcceptedEvent:
+    if not isinstance(raw, dict):
+        raise InvalidInput("each message must be a JSON object")
+    size = len(dumps(raw).encode("utf-8"))
+    if size > MAX_EVENT_BYTES:
+        raise InvalidInput(f"message is over the {MAX_EVENT_BYTES // 1024} KB limit ({size} bytes)")
+    merged = {**defaults, **raw}
+    if "sentAt" not in merged and batch_sent_at is not None:
+        merged["sentAt"] = batch_sent_at
+    try:
+        message = SegmentMessage.model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidInput(_describe(exc)) from exc
+    _check_semantics(message)
+
+    received_at = ensure_utc(received_at)
+    client_time = message.timestamp or message.original_timestamp
+    if client_time is None:
+        timestamp = received_at
+    elif message.sent_at is not None:
+        timestamp = ensure_utc(client_time) + (received_at - ensure_utc(message.sent_at))
+    else:
+        timestamp = ensure_utc(client_time)
+
+    wire = message.model_dump(by_alias=True, exclude_none=True)
+    message_id = message.message_id or _content_id(shop_id, wire)
+    wire["messageId"] = message_id
+    wire["timestamp"] = iso(timestamp)
+    wire["receivedAt"] = iso(received_at)
+    if client_time is not None:
+        wire["originalTimestamp"] = iso(client_time)
+    return AcceptedEvent(
+        shop_id=shop_id, message_id=message_id, received_at=received_at, timestamp=timestamp,
+        message=wire,
+    )
+
+
+def _check_semantics(message: SegmentMessage) -> None:
+    email = message.all_traits().get("email")
+    if email is not None:
+        try:
+            normalise_email(email)
+        except InvalidInput as exc:
+            raise InvalidInput(f"traits.email: {exc.message}") from exc
+    if message.type == "track" and message.event:
+        try:
+            commerce.parse_properties(message.event, message.properties)
+        except ValidationError as exc:
+            raise InvalidInput(f"{message.event}: {_describe(exc, 'properties')}") from exc
+
+
+def _content_id(shop_id: str, wire: dict[str, Any]) -> str:
+    # A message without messageId gets one derived from its content, so that a client that
+    # retries the same body is still deduplicated.
+    content = {k: v for k, v in wire.items() if k not in ("sentAt", "writeKey")}
+    canonical = json.dumps(json.loads(dumps(content)), sort_keys=True, separators=(",", ":"))
+    return "server-" + hashlib.sha256(f"{shop_id}|{canonical}".encode()).hexdigest()[:32]
+
+
+def _describe(exc: ValidationError, prefix: str = "") -> str:
+    parts = []
+    for error in exc.errors(include_url=False)[:5]:
+        location = ".".join(str(p) for p in error["loc"])
+        if prefix:
+            location = f"{prefix}.{location}" if location else prefix
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(parts)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,237 @@
+"""Profile arithmetic: how one event changes a profile. Pure: profile and event in, profile out.
+
+Events may arrive late or out of order (queues retry), so every rule compares event times
+instead of trusting arrival order: a cart line only changes for a newer event, an order closes
+the cart as of its time, and cart events older than the last order are ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from comeback.domain import commerce
+from comeback.domain.contact import normalise_email
+from comeback.domain.identity import ANONYMOUS
+from comeback.errors import InvalidInput
+from comeback.jsonutil import dumps
+from comeback.models.events import SegmentMessage
+from comeback.models.profile import (
+    CHANNELS,
+    MAX_ANONYMOUS_IDS,
+    MAX_CART_LINES,
+    MAX_RECENT_ORDER_IDS,
+    MAX_TRAIT_BYTES,
+    MAX_TRAITS,
+    Cart,
+    CartLine,
+    ConsentDecision,
+    Profile,
+)
+from comeback.models.shop import ShopSettings
+
+_CONSENT_TRAIT_NAMES = {
+    "email": ("email_consent", "emailConsent", "email_opt_in", "emailOptIn"),
+    "sms": ("sms_consent", "smsConsent"),
+    "push": ("push_consent", "pushConsent"),
+}
+_IDENTITY_TRAITS = frozenset({"email", "consent"})
+
+
+def new_profile(shop_id: str, profile_id: str, now: datetime) -> Profile:
+    return Profile(shop_id=shop_id, profile_id=profile_id, created_at=now, updated_at=now)
+
+
+def apply_event(profile: Profile, message: SegmentMessage, timestamp: datetime,
+                identifiers: list[str], settings: ShopSettings, now: datetime) -> Profile:
+    """The profile after `message` (which happened at `timestamp`)."""
+    updated = profile.model_copy(deep=True)
+    updated.version = profile.version + 1
+    updated.updated_at = now
+    updated.event_count += 1
+    _note_identifiers(updated, message, identifiers)
+    _note_activity(updated, timestamp)
+    _merge_traits(updated, message.all_traits(), timestamp)
+    if message.type == "track" and message.event:
+        _apply_track(updated, message.event, message.properties, timestamp, settings)
+    return updated
+
+
+def _note_identifiers(profile: Profile, message: SegmentMessage, identifiers: list[str]) -> None:
+    if message.user_id and not profile.user_id:
+        profile.user_id = message.user_id
+    for identifier in identifiers:
+        if identifier.startswith(f"{ANONYMOUS}:"):
+            anonymous = identifier.split(":", 1)[1]
+            if anonymous in profile.anonymous_ids:
+                continue
+            profile.anonymous_ids = [*profile.anonymous_ids, anonymous][-MAX_ANONYMOUS_IDS:]
+
+
+def _note_activity(profile: Profile, timestamp: datetime) -> None:
+    if profile.first_seen_at is None or timestamp < profile.first_seen_at:
+        profile.first_seen_at = timestamp
+    if profile.last_activity_at is None or timestamp > profile.last_activity_at:
+        profile.last_activity_at = timestamp
+
+
+def _merge_traits(profile: Profile, traits: dict[str, Any], timestamp: datetime) -> None:
+    if not traits:
+        return
+    email = traits.get("email")
+    if email is not None:
+        try:
+            profile.email = normalise_email(email)
+        except InvalidInput:
+            pass
+    _apply_consent_traits(profile, traits, timestamp)
+    kept = dict(profile.traits)
+    for name, value in traits.items():
+        if name in _IDENTITY_TRAITS or not isinstance(name, str) or len(name) > 100:
+            continue
+        if value is None:
+            kept.pop(name, None)
+        elif len(dumps(value).encode("utf-8")) <= MAX_TRAIT_BYTES:
+            kept[name] = value
+    # Bounded: the most recently set traits win once the limit is reached.
+    profile.traits = dict(list(kept.items())[-MAX_TRAITS:])
+
+
+def _apply_consent_traits(profile: Profile, traits: dict[str, Any], timestamp: datetime) -> None:
+    nested = traits.get("consent")
+    for channel in CHANNELS:
+        value = nested.get(channel) if isinstance(nested, dict) else None
+        if value is None:
+            value = next((traits[n] for n in _CONSENT_TRAIT_NAMES[channel] if n in traits), None)
+        if isinstance(value, bool):
+            record_consent(profile, channel, value, timestamp, "identify")
+
+
+def record_consent(profile: Profile, channel: str, granted: bool, at: datetime,
+                   source: str) -> None:
+    """Keep the most recent decision per channel; an older one arriving late changes nothing."""
+    current = profile.consent.get(channel)
+    if current is not None and current.at > at:
+        return
+    profile.consent = {**profile.consent, channel: ConsentDecision(granted=granted, at=at,
+                                                                   source=source)}
+
+
+def _apply_track(profile: Profile, event: str, properties: dict[str, Any], timestamp: datetime,
+                 settings: ShopSettings) -> None:
+    if event == commerce.CONSENT_UPDATED:
+        _apply_consent_event(profile, properties, timestamp)
+        return
+    try:
+        props = commerce.parse_properties(event, properties)
+    except ValidationError:
+        return  # refused at intake; nothing to apply from an old queued copy
+    if event == commerce.ORDER_COMPLETED and isinstance(props, commerce.OrderProps):
+        _apply_order(profile, props, timestamp)
+    elif event in commerce.CART_EVENTS and props is not None:
+        _apply_cart_event(profile, event, props, timestamp, settings)
+
+
+def _apply_consent_event(profile: Profile, properties: dict[str, Any], at: datetime) -> None:
+    channel, granted = properties.get("channel"), properties.get("granted")
+    if channel in CHANNELS and isinstance(granted, bool):
+        record_consent(profile, channel, granted, at, "consent_event")
+    nested = properties.get("consent")
+    if isinstance(nested, dict):
+        for name, value in nested.items():
+            if name in CHANNELS and isinstance(value, bool):
+                record_consent(profile, name, value, at, "consent_event")
+
+
+def _apply_order(profile: Profile, order: commerce.OrderProps, at: datetime) -> None:
+    stats = profile.orders
+    if order.order_id and order.order_id in stats.recent_ids:
+        return  # the same order reported twice (say by the browser and the server)
+    stats.count += 1
+    stats.revenue += order.order_value()
+    stats.currency = order.currency or stats.currency
+    if stats.first_at is None or at < stats.first_at:
+        stats.first_at = at
+    if stats.last_at is None or at > stats.last_at:
+        stats.last_at = at
+    if order.order_id:
+        stats.recent_ids = [*stats.recent_ids, order.order_id][-MAX_RECENT_ORDER_IDS:]
+    # The order closes any cart last changed before it, whichever device it was on.
+    if profile.cart_closed_at is None or at > profile.cart_closed_at:
+        profile.cart_closed_at = at
+    if profile.cart is not None and profile.cart.updated_at <= at:
+        profile.cart = None
+
+
+def _apply_cart_event(profile: Profile, event: str, props: Any, at: datetime,
+                      settings: ShopSettings) -> None:
+    if profile.cart_closed_at is not None and at <= profile.cart_closed_at:
+        return  # from before the last order: that cart is gone
+    cart = profile.cart or Cart(currency=settings.currency, updated_at=at)
+    if event in (commerce.PRODUCT_ADDED, commerce.PRODUCT_REMOVED):
+        changed = _change_line(cart, event, props, at)
+    else:
+        changed = _replace_lines(cart, props, at)
+        if event == commerce.CHECKOUT_STARTED and changed:
+            cart.checkout_started_at = at
+    if not changed:
+        return
+    cart.cart_id = props.cart_id or cart.cart_id
+    cart.currency = (props.currency or cart.currency).upper()
+    cart.updated_at = max(cart.updated_at, at)
+    profile.cart = cart if cart.lines else None
+
+
+def _change_line(cart: Cart, event: str, product: commerce.ProductProps, at: datetime) -> bool:
+    key = product.line_key()
+    if not key:
+        return False
+    line = cart.lines.get(key)
+    if line is not None and line.updated_at > at:
+        return False
+    if event == commerce.PRODUCT_ADDED:
+        quantity = (line.quantity if line else 0) + max(product.quantity, 1)
+        if line is None and len(cart.lines) >= MAX_CART_LINES:
+            return False
+        cart.lines[key] = _line(key, product, quantity, at, previous=line)
+    elif line is not None:
+        remaining = line.quantity - product.quantity if product.quantity else 0
+        if remaining > 0 and product.quantity < line.quantity:
+            cart.lines[key] = line.model_copy(update={"quantity": remaining, "updated_at": at})
+        else:
+            del cart.lines[key]
+    else:
+        return False
+    return True
+
+
+def _replace_lines(cart: Cart, props: commerce.CartProps, at: datetime) -> bool:
+    if at < cart.updated_at and cart.lines:
+        return False
+    lines: dict[str, CartLine] = {}
+    for product in props.products:
+        key = product.line_key()
+        if key and product.quantity > 0 and len(lines) < MAX_CART_LINES:
+            lines[key] = _line(key, product, product.quantity, at, previous=cart.lines.get(key))
+    if not lines and not props.products:
+        return False  # a snapshot without products tells nothing about the lines
+    cart.lines = lines
+    return True
+
+
+def _line(key: str, product: commerce.ProductProps, quantity: int, at: datetime,
+          previous: CartLine | None) -> CartLine:
+    price: Decimal | None = product.price if product.price is not None else (
+        previous.price if previous else None)
+    return CartLine(
+        product_id=key,
+        name=product.name or (previous.name if previous else None),
+        price=price,
+        quantity=quantity,
+        url=product.url or (previous.url if previous else None),
+        image_url=product.image_url or (previous.image_url if previous else None),
+        updated_at=at,
+    )

@@ -1,0 +1,71 @@
+"""What falls due when: the timers a profile change sets or cancels.
+
+A timer is a small item in the sparse "due" index. Its `subject` names the state it was set
+for (the cart's last change, the last activity), so a reminder for a cart that has since
+changed, or a win-back for someone who has since come back, is recognised as stale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from comeback.clock import iso
+from comeback.models.profile import Profile
+from comeback.models.shop import ShopSettings
+
+CART_RECOVERY = "cart_recovery"
+REACTIVATION = "reactivation"
+SWEEP_KINDS = (CART_RECOVERY, REACTIVATION)
+
+# A win-back timer is only moved when activity moved it by at least this much, so that a
+# busy customer costs one timer write a day, not one per page view. The sender checks the
+# exact lapse before sending and re-arms a timer that fired early.
+REACTIVATION_TIMER_GRANULARITY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class TimerChange:
+    kind: str
+    due_at: datetime | None  # None: cancel the timer
+    subject: str = ""
+
+
+def cart_due(profile: Profile, settings: ShopSettings) -> tuple[datetime, str] | None:
+    if profile.cart is None or not profile.cart.lines:
+        return None
+    delay = timedelta(minutes=settings.cart_reminder_delay_minutes)
+    return profile.cart.updated_at + delay, iso(profile.cart.updated_at)
+
+
+def reactivation_due(profile: Profile, settings: ShopSettings) -> tuple[datetime, str] | None:
+    if profile.orders.count == 0 or profile.last_activity_at is None:
+        return None
+    lapse = timedelta(days=settings.reactivation_after_days)
+    return profile.last_activity_at + lapse, iso(profile.last_activity_at)
+
+
+def timer_changes(before: Profile | None, after: Profile,
+                  settings: ShopSettings) -> list[TimerChange]:
+    changes: list[TimerChange] = []
+    old_cart = cart_due(before, settings) if before else None
+    new_cart = cart_due(after, settings)
+    if new_cart != old_cart:
+        changes.append(TimerChange(CART_RECOVERY, *new_cart) if new_cart
+                       else TimerChange(CART_RECOVERY, None))
+
+    new_lapse = reactivation_due(after, settings)
+    if new_lapse is not None and after.last_activity_at is not None:
+        armed = after.reactivation_armed_for
+        if armed is None or after.last_activity_at - armed >= REACTIVATION_TIMER_GRANULARITY:
+            changes.append(TimerChange(REACTIVATION, *new_lapse))
+    return changes
+
+
+def plan_timers(before: Profile | None, after: Profile,
+                settings: ShopSettings) -> list[TimerChange]:
+    """The timer changes for `after`, noting on it the activity the win-back is armed for."""
+    changes = timer_changes(before, after, settings)
+    if any(change.kind == REACTIVATION and change.due_at for change in changes):
+        after.reactivation_armed_for = after.last_activity_at
+    return changes

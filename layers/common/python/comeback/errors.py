@@ -1,0 +1,36 @@
+"""Domain errors. Lower layers raise these; `comeback.http` maps them to status codes."""
+
+from __future__ import annotations
+
+
+class ComebackError(Exception):
+    """Base of every error the product raises on purpose."""
+
+
+class InvalidInput(ComebackError):
+    """The client sent something we refuse; nothing was changed."""
+
+    def __init__(self, message: str, *, details: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class PayloadTooLarge(InvalidInput):
+    pass
+
+
+class Unauthorized(ComebackError):
+    pass
+
+
+class NotFound(ComebackError):
+    pass
+
+
+class TemporarilyUnavailable(ComebackError):
+    """A dependency failed in a way the client should retry (5xx)."""
+
+
+class ConcurrentUpdate(ComebackError):
+    """An optimistic write lost a race; the caller re-reads and tries again."""

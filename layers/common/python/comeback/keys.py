@@ -1,0 +1,63 @@
+"""Key layout of the single table. Every key of shop data starts with the shop, so no key built
+here can reach another shop's items."""
+
+from __future__ import annotations
+
+import hashlib
+
+SHOP_REGISTRY_PK = "SHOPS"
+PROFILE_SK = "PROFILE"
+SHOP_SK = "SHOP"
+IDENTITY_SK = "ID"
+EVENT_SK = "EVENT"
+WRITE_KEY_SK = "WRITEKEY"
+TIMER_SK_PREFIX = "TIMER#"
+SEND_SK_PREFIX = "SEND#"
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_shop_id(shop_id: str) -> str:
+    if not shop_id or "#" in shop_id:
+        raise ValueError("invalid shop id")
+    return shop_id
+
+
+def shop_pk(shop_id: str) -> str:
+    return f"SHOP#{_check_shop_id(shop_id)}"
+
+
+def shop_registry_sk(shop_id: str) -> str:
+    return f"SHOP#{_check_shop_id(shop_id)}"
+
+
+def write_key_pk(write_key: str) -> str:
+    """Write keys are stored only as a SHA-256 digest (they are long random tokens)."""
+    return f"WRITEKEY#{digest(write_key)}"
+
+
+def profile_pk(shop_id: str, profile_id: str) -> str:
+    return f"{shop_pk(shop_id)}#PROFILE#{profile_id}"
+
+
+def identity_pk(shop_id: str, identifier: str) -> str:
+    """Identifiers (emails, user ids) are hashed so keys carry no personal data."""
+    return f"{shop_pk(shop_id)}#ID#{digest(identifier)}"
+
+
+def event_pk(shop_id: str, message_id: str) -> str:
+    return f"{shop_pk(shop_id)}#MSG#{digest(message_id)}"
+
+
+def timer_sk(kind: str) -> str:
+    return f"{TIMER_SK_PREFIX}{kind}"
+
+
+def due_pk(shop_id: str, kind: str) -> str:
+    return f"{shop_pk(shop_id)}#DUE#{kind}"
+
+
+def send_sk(job_key: str) -> str:
+    return f"{SEND_SK_PREFIX}{job_key}"

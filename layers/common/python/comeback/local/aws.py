@@ -1,0 +1,105 @@
+"""The embedded AWS: moto's server on 127.0.0.1, provisioned like the CDK stack.
+
+Table keys and indexes come from `comeback.schema`, the same module `infra/` builds the real
+table from, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from comeback.schema import EVENTS_QUEUE, SEND_QUEUE, QueueSpec, dynamodb_create_table_args
+
+REGION = "us-east-1"
+TABLE_NAME = "comeback"
+SIGNING_SECRET_NAME = "comeback/signing-key"
+CONFIGURATION_SET = "comeback"
+
+
+@dataclass(frozen=True)
+class LocalAws:
+    endpoint: str
+    table_name: str
+    events_queue_url: str
+    events_dlq_url: str
+    send_queue_url: str
+    send_dlq_url: str
+    signing_secret_arn: str
+    configuration_set: str
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
+                            aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
+
+
+def start_moto() -> tuple[ThreadedMotoServer, str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+def use_endpoint(endpoint: str) -> None:
+    """Point every boto3 client of this process at the embedded AWS (configuration only)."""
+    os.environ.update({
+        "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+    })
+    os.environ.pop("AWS_PROFILE", None)
+
+
+def provision(endpoint: str, *, sender_domains: list[str]) -> LocalAws:
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
+                            aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
+
+    client("dynamodb").create_table(**dynamodb_create_table_args(TABLE_NAME))
+    sqs = client("sqs")
+    events_url, events_dlq = _queue_with_dlq(sqs, EVENTS_QUEUE)
+    send_url, send_dlq = _queue_with_dlq(sqs, SEND_QUEUE)
+    secret = client("secretsmanager").create_secret(
+        Name=SIGNING_SECRET_NAME, SecretString=secrets.token_urlsafe(48))
+    ses = client("sesv2")
+    ses.create_configuration_set(ConfigurationSetName=CONFIGURATION_SET)
+    for domain in sender_domains:
+        ses.create_email_identity(EmailIdentity=domain)
+        # moto's SES v1 backend is the one that checks identities when sending.
+        client("ses").verify_domain_identity(Domain=domain)
+    return LocalAws(endpoint=endpoint, table_name=TABLE_NAME, events_queue_url=events_url,
+                    events_dlq_url=events_dlq, send_queue_url=send_url, send_dlq_url=send_dlq,
+                    signing_secret_arn=secret["ARN"], configuration_set=CONFIGURATION_SET)
+
+
+def _queue_with_dlq(sqs: Any, spec: QueueSpec) -> tuple[str, str]:
+    dlq_url = sqs.create_queue(QueueName=f"{spec.name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    url = sqs.create_queue(QueueName=spec.name, Attributes={
+        "VisibilityTimeout": str(spec.visibility_timeout_seconds),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                     "maxReceiveCount": str(spec.max_receive_count)}),
+    })["QueueUrl"]
+    return url, dlq_url
+
+
+def function_environment(aws: LocalAws, *, public_base_url: str) -> dict[str, str]:
+    """The variables the CDK stack gives the functions, pointing at the local resources."""
+    return {
+        "COMEBACK_TABLE_NAME": aws.table_name,
+        "COMEBACK_EVENTS_QUEUE_URL": aws.events_queue_url,
+        "COMEBACK_SEND_QUEUE_URL": aws.send_queue_url,
+        "COMEBACK_SIGNING_SECRET_ARN": aws.signing_secret_arn,
+        "COMEBACK_PUBLIC_BASE_URL": public_base_url,
+        "COMEBACK_SES_CONFIGURATION_SET": aws.configuration_set,
+        "POWERTOOLS_SERVICE_NAME": "comeback",
+        "POWERTOOLS_METRICS_NAMESPACE": "Comeback",
+    }

@@ -1,0 +1,108 @@
+"""The customer profile: one item per person per shop, bounded in size whatever the history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["email", "sms", "push"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms", "push")
+
+MAX_ANONYMOUS_IDS = 10
+MAX_RECENT_ORDER_IDS = 20
+MAX_CART_LINES = 50
+MAX_TRAITS = 50
+MAX_TRAIT_BYTES = 1024
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+
+class CartLine(_Model):
+    product_id: str
+    name: str | None = None
+    price: Decimal | None = None
+    quantity: int = 1
+    url: str | None = None
+    image_url: str | None = None
+    updated_at: datetime
+
+
+class Cart(_Model):
+    cart_id: str | None = None
+    currency: str = "USD"
+    lines: dict[str, CartLine] = Field(default_factory=dict)
+    updated_at: datetime
+    checkout_started_at: datetime | None = None
+
+    @property
+    def value(self) -> Decimal:
+        return sum(
+            ((line.price or Decimal(0)) * line.quantity for line in self.lines.values()),
+            start=Decimal(0),
+        )
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines.values())
+
+
+class ConsentDecision(_Model):
+    granted: bool
+    at: datetime
+    source: str
+
+
+class OrderStats(_Model):
+    count: int = 0
+    revenue: Decimal = Decimal(0)
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    currency: str | None = None
+    recent_ids: list[str] = Field(default_factory=list)
+
+    @property
+    def average_value(self) -> Decimal | None:
+        if not self.count:
+            return None
+        return (self.revenue / self.count).quantize(Decimal("0.01"))
+
+
+class MessageStats(_Model):
+    sent: int = 0
+    last_sent_at: datetime | None = None
+    last_by_kind: dict[str, datetime] = Field(default_factory=dict)
+
+
+class Profile(_Model):
+    shop_id: str
+    profile_id: str
+    version: int = 0
+    created_at: datetime
+    updated_at: datetime
+    user_id: str | None = None
+    anonymous_ids: list[str] = Field(default_factory=list)
+    email: str | None = None
+    traits: dict[str, Any] = Field(default_factory=dict)
+    consent: dict[str, ConsentDecision] = Field(default_factory=dict)
+    orders: OrderStats = Field(default_factory=OrderStats)
+    first_seen_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    cart: Cart | None = None
+    cart_closed_at: datetime | None = None
+    messages: MessageStats = Field(default_factory=MessageStats)
+    # The last activity the win-back timer was set for (see domain.timers).
+    reactivation_armed_for: datetime | None = None
+    event_count: int = 0
+
+    def has_consent(self, channel: Channel) -> bool:
+        decision = self.consent.get(channel)
+        return bool(decision and decision.granted)
+
+    def derived(self) -> dict[str, Any]:
+        """Values computed from the counters, stored beside them for readers of the table."""
+        return {"average_order_value": self.orders.average_value}

@@ -1,0 +1,1 @@
+"""Use cases: each wires the domain rules to the adapters for one thing a handler does."""

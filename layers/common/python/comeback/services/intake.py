@@ -1,0 +1,61 @@
+"""Accepting tracking calls: authenticate, validate, make durable, answer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from comeback.adapters.queues import QueuePublisher
+from comeback.adapters.store import Store
+from comeback.domain.intake import decode_body, read_document, validate_messages
+from comeback.errors import InvalidInput, Unauthorized
+from comeback.jsonutil import dumps
+
+KEY_CACHE_SECONDS = 60.0
+_key_cache: dict[str, tuple[float, str | None]] = {}
+_key_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    status: int
+    body: dict[str, Any]
+    accepted: int
+    rejected: int
+    shop_id: str
+
+
+def authenticate(store: Store, write_key: str | None) -> str:
+    """The shop a write key belongs to (cached briefly), or Unauthorized."""
+    if not write_key or len(write_key) > 200:
+        raise Unauthorized("a write key is required (HTTP Basic user name or `writeKey`)")
+    now = time.monotonic()
+    with _key_lock:
+        cached = _key_cache.get(write_key)
+    if cached is None or now - cached[0] > KEY_CACHE_SECONDS:
+        cached = (now, store.shop_for_key(write_key))
+        with _key_lock:
+            _key_cache[write_key] = cached
+    if cached[1] is None:
+        raise Unauthorized("unknown write key")
+    return cached[1]
+
+
+def accept(*, call: str, body: bytes, content_encoding: str | None, authorization: str | None,
+           store: Store, publisher: QueuePublisher, received_at: datetime) -> IntakeOutcome:
+    """Answer a tracking call. Events answered with 2xx are on the queue before the answer."""
+    document, write_key = read_document(decode_body(body, content_encoding), authorization)
+    shop_id = authenticate(store, write_key)
+    parsed = validate_messages(call, document, received_at=received_at, shop_id=shop_id)
+    if not parsed.accepted:
+        first = parsed.rejected[0].error if parsed.rejected else "no messages"
+        raise InvalidInput(first, details=[r.as_dict() for r in parsed.rejected])
+    publisher.publish([dumps(event.model_dump()) for event in parsed.accepted])
+    answer: dict[str, Any] = {"success": True}
+    if parsed.rejected:
+        answer.update(accepted=len(parsed.accepted),
+                      rejected=[r.as_dict() for r in parsed.rejected])
+    return IntakeOutcome(200, answer, len(parsed.accepted), len(parsed.rejected), shop_id)

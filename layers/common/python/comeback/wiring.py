@@ -1,0 +1,95 @@
+"""Builds what the handlers use (clients, repository, clock) on first use, not at import.
+
+Tests and the local runner swap parts with `override(...)`; in AWS everything comes from the
+function's environment. Clients honour `AWS_ENDPOINT_URL`, which is how a local run points
+the very same code at moto's server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from comeback.adapters.email import SesMailer
+from comeback.adapters.secrets import SecretReader
+from comeback.adapters.store import Store
+from comeback.clock import Clock, SystemClock
+from comeback.models.shop import Shop
+from comeback.services.sending import SenderContext
+from comeback.settings import SenderSettings
+
+_overrides: dict[str, Any] = {}
+_lock = threading.Lock()
+SHOP_CACHE_SECONDS = 60.0
+
+
+def override(**parts: Any) -> None:
+    """Replace parts (`clock`, `mailer`, ...) for a local run or a test."""
+    _overrides.update(parts)
+
+
+def reset() -> None:
+    _overrides.clear()
+    client.cache_clear()
+    _secrets.cache_clear()
+    _shop_cache.clear()
+
+
+def clock() -> Clock:
+    return _overrides.get("clock") or _SYSTEM_CLOCK
+
+
+_SYSTEM_CLOCK = SystemClock()
+
+
+@cache
+def client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5},
+                                              connect_timeout=5, read_timeout=20))
+
+
+def store(table_name: str) -> Store:
+    return _overrides.get("store") or Store(client("dynamodb"), table_name)
+
+
+_shop_cache: dict[tuple[str, str], tuple[float, Shop | None]] = {}
+
+
+def shop(table_name: str, shop_id: str) -> Shop | None:
+    """A shop's settings, cached briefly: they are read on every event and change rarely."""
+    key = (table_name, shop_id)
+    with _lock:
+        cached = _shop_cache.get(key)
+    if cached and time.monotonic() - cached[0] < SHOP_CACHE_SECONDS:
+        return cached[1]
+    found = store(table_name).get_shop(shop_id)
+    with _lock:
+        _shop_cache[key] = (time.monotonic(), found)
+    return found
+
+
+@cache
+def _secrets() -> SecretReader:
+    return SecretReader(client("secretsmanager"))
+
+
+def signing_key(secret_arn: str) -> bytes:
+    return _overrides.get("signing_key") or _secrets().key(secret_arn)
+
+
+def sender_context(settings: SenderSettings) -> SenderContext:
+    return SenderContext(
+        store=store(settings.table_name),
+        mailer=_overrides.get("mailer") or SesMailer(client("sesv2"),
+                                                      settings.ses_configuration_set),
+        signing_key=signing_key(settings.signing_secret_arn),
+        public_base_url=settings.public_base_url,
+        retention=timedelta(days=settings.send_record_retention_days),
+        default_from_address=settings.default_from_address,
+    )
