@@ -1,0 +1,180 @@
+"""The public HTTP API: one route per `comeback.routes.ROUTES` entry, served by two functions."""
+
+from __future__ import annotations
+
+import json
+
+import jsii
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from comeback.routes import ROUTES
+from comeback.settings import IntakeSettings, UnsubscribeSettings
+from constructs import Construct
+
+from infra.lambdas import LOG_RETENTION, ComebackFunction, FunctionDefaults, settings_environment
+from infra.nag import acknowledge
+from infra.queues import WorkQueue
+from infra.storage import grant_table_access
+
+# API Gateway stops waiting for an integration after 30 s; both handlers answer within a second.
+HANDLER_TIMEOUT_SECONDS = 10
+# Stage-wide default limits per second; a shop's SDK sends events in batches.
+THROTTLE_RATE_LIMIT = 200
+THROTTLE_BURST_LIMIT = 400
+# How long browsers may cache a CORS preflight answer.
+CORS_MAX_AGE_HOURS = 24
+
+# HTTP API access log fields ($context variables of HTTP APIs), one JSON object a line.
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+    "routeKey": "$context.routeKey",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationError": "$context.integrationErrorMessage",
+}
+
+NO_AUTHORIZER_REASONS = {
+    "intake": (
+        "Tracking calls come from shops' servers and from browser SDKs, which cannot hold AWS "
+        "credentials or tokens: the intake Lambda authenticates each call by the shop's write "
+        "key and rejects unknown keys before anything is stored."
+    ),
+    "unsubscribe": (
+        "Unsubscribe links are opened from emails by recipients with no account: each link "
+        "carries an HMAC-signed token (key in Secrets Manager) that the unsubscribe Lambda "
+        "verifies, as one-click unsubscribe (RFC 8058) requires."
+    ),
+}
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class _AccessLogSettings:
+    """`IAccessLogSettings` is an interface, not a struct, so Python must implement it."""
+
+    def __init__(
+        self, *, destination: apigwv2.IAccessLogDestination, log_format: apigw.AccessLogFormat
+    ) -> None:
+        self._destination = destination
+        self._format = log_format
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw.AccessLogFormat:
+        return self._format
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.TableV2,
+        events: WorkQueue,
+        signing_secret: secretsmanager.ISecret,
+        defaults: FunctionDefaults,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        timeout = Duration.seconds(HANDLER_TIMEOUT_SECONDS)
+
+        self.intake = ComebackFunction(
+            self,
+            "Intake",
+            name="intake",
+            defaults=defaults,
+            description="Authenticates, validates and enqueues tracking calls",
+            timeout=timeout,
+            environment=settings_environment(
+                IntakeSettings,
+                table_name=table.table_name,
+                events_queue_url=events.queue.queue_url,
+            ),
+        )
+        grant_table_access(table, self.intake)
+        events.queue.grant_send_messages(self.intake.function)
+
+        self.unsubscribe = ComebackFunction(
+            self,
+            "Unsubscribe",
+            name="unsubscribe",
+            defaults=defaults,
+            description="Verifies signed unsubscribe links and records the opt-out",
+            timeout=timeout,
+            environment=settings_environment(
+                UnsubscribeSettings,
+                table_name=table.table_name,
+                signing_secret_arn=signing_secret.secret_arn,
+            ),
+        )
+        grant_table_access(table, self.unsubscribe, write=True)
+        signing_secret.grant_read(self.unsubscribe.function)
+
+        self.http_api = apigwv2.HttpApi(
+            self,
+            "HttpApi",
+            api_name=f"{Stack.of(self).stack_name}-api",
+            description="Comeback tracking and unsubscribe API",
+            create_default_stage=False,
+            # Browser SDKs post tracking calls from the shop's own pages, on any domain.
+            cors_preflight=apigwv2.CorsPreflightOptions(
+                allow_origins=["*"],
+                allow_methods=[apigwv2.CorsHttpMethod.POST],
+                allow_headers=["authorization", "content-type"],
+                max_age=Duration.hours(CORS_MAX_AGE_HOURS),
+            ),
+        )
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.stage = apigwv2.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=self.http_api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=THROTTLE_RATE_LIMIT, burst_limit=THROTTLE_BURST_LIMIT
+            ),
+            access_log_settings=_AccessLogSettings(
+                destination=apigwv2.LogGroupLogDestination(self.access_logs),
+                log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
+            ),
+        )
+
+        handlers = {"intake": self.intake, "unsubscribe": self.unsubscribe}
+        routed = {route.function for route in ROUTES}
+        if unknown := sorted(routed - set(handlers)):
+            raise ValueError(f"comeback.routes.ROUTES names functions the API lacks: {unknown}")
+        integrations_by_name = {
+            name: integrations.HttpLambdaIntegration(f"{name}-integration", handlers[name].function)
+            for name in sorted(routed)
+        }
+        for route in ROUTES:
+            (http_route,) = self.http_api.add_routes(
+                path=route.path,
+                methods=[apigwv2.HttpMethod[route.method]],
+                integration=integrations_by_name[route.function],
+            )
+            acknowledge(http_route, "AwsSolutions-APIG4", NO_AUTHORIZER_REASONS[route.function])
+
+    @property
+    def base_url(self) -> str:
+        """The API's URL without a trailing slash (the `$default` stage serves the root)."""
+        return self.http_api.api_endpoint

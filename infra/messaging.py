@@ -1,0 +1,159 @@
+"""Email sending: the SES domain identity and configuration set, the signing key, the sender."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
+from comeback.settings import SenderSettings
+from constructs import Construct
+
+from infra.lambdas import ComebackFunction, FunctionDefaults, settings_environment
+from infra.nag import acknowledge
+from infra.queues import WorkQueue, consumer_timeout
+from infra.storage import grant_table_access
+
+SIGNING_KEY_LENGTH = 64
+# Bounces come back to `bounce.<domain>`, so the From domain's own MX records stay untouched.
+MAIL_FROM_SUBDOMAIN = "bounce"
+MAIL_FROM_MX_PRIORITY = 10
+SPF_FOR_SES = '"v=spf1 include:amazonses.com ~all"'
+
+BATCH_SIZE = 10
+MAX_BATCHING_WINDOW_SECONDS = 1
+# The SQS minimum: keeps the send rate near SES's default quota (14 messages a second), and
+# a throttled message simply comes back as a batch item failure.
+MAX_CONCURRENCY = 2
+SES_SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    """A record the domain's owner must add before SES verifies the identity."""
+
+    name: str
+    type: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.type} {self.value}"
+
+
+class SigningKey(Construct):
+    """The HMAC key that signs unsubscribe (and other one-click) links."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description="Comeback HMAC key for signed links (unsubscribe tokens)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=SIGNING_KEY_LENGTH,
+                exclude_punctuation=True,
+                include_space=False,
+            ),
+        )
+        acknowledge(
+            self.secret,
+            "AwsSolutions-SMG4",
+            "Rotating this HMAC key would break every unsubscribe link already sent, since "
+            "tokens are verified against the current key only, and those links must keep "
+            "working. The key never leaves Secrets Manager and only the sender and unsubscribe "
+            "roles may read it.",
+        )
+
+
+class Messaging(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        sender_domain: str,
+        table: dynamodb.TableV2,
+        send: WorkQueue,
+        signing_secret: secretsmanager.ISecret,
+        public_base_url: str,
+        defaults: FunctionDefaults,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.configuration_set = ses.ConfigurationSet(
+            self,
+            "ConfigurationSet",
+            reputation_metrics=True,
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+            tls_policy=ses.ConfigurationSetTlsPolicy.REQUIRE,
+            sending_enabled=True,
+        )
+        mail_from_domain = f"{MAIL_FROM_SUBDOMAIN}.{sender_domain}"
+        self.identity = ses.EmailIdentity(
+            self,
+            "Identity",
+            identity=ses.Identity.domain(sender_domain),
+            configuration_set=self.configuration_set,
+            dkim_identity=ses.DkimIdentity.easy_dkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
+            mail_from_domain=mail_from_domain,
+            mail_from_behavior_on_mx_failure=ses.MailFromBehaviorOnMxFailure.USE_DEFAULT_VALUE,
+        )
+
+        region = Stack.of(self).region
+        # Named for the stack outputs that tell the domain's owner what to add.
+        self.dns_records: dict[str, DnsRecord] = {
+            **{
+                f"Dkim{number}": DnsRecord(record.name, "CNAME", record.value)
+                for number, record in enumerate(self.identity.dkim_records, start=1)
+            },
+            "MailFromMx": DnsRecord(
+                mail_from_domain,
+                "MX",
+                f"{MAIL_FROM_MX_PRIORITY} feedback-smtp.{region}.amazonses.com",
+            ),
+            "MailFromSpf": DnsRecord(mail_from_domain, "TXT", SPF_FOR_SES),
+        }
+
+        self.sender = ComebackFunction(
+            self,
+            "Sender",
+            name="sender",
+            defaults=defaults,
+            description="Checks consent, caps and quiet hours, then sends each message job",
+            timeout=consumer_timeout(send.spec),
+            environment=settings_environment(
+                SenderSettings,
+                table_name=table.table_name,
+                signing_secret_arn=signing_secret.secret_arn,
+                public_base_url=public_base_url,
+                ses_configuration_set=self.configuration_set.configuration_set_name,
+            ),
+        )
+        sender = self.sender.function
+        grant_table_access(table, self.sender, write=True)
+        signing_secret.grant_read(sender)
+        self.identity.grant(sender, *SES_SEND_ACTIONS)
+        # Sending through a configuration set is authorized on the set as well as the identity.
+        iam.Grant.add_to_principal(
+            grantee=sender,
+            actions=list(SES_SEND_ACTIONS),
+            resource_arns=[
+                Stack.of(self).format_arn(
+                    service="ses",
+                    resource="configuration-set",
+                    resource_name=self.configuration_set.configuration_set_name,
+                )
+            ],
+        )
+        sender.add_event_source(
+            event_sources.SqsEventSource(
+                send.queue,
+                batch_size=BATCH_SIZE,
+                max_batching_window=Duration.seconds(MAX_BATCHING_WINDOW_SECONDS),
+                max_concurrency=MAX_CONCURRENCY,
+                report_batch_item_failures=True,
+            )
+        )
