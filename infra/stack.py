@@ -33,65 +33,70 @@ class ComebackStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         sources = sources or SourcePaths()
 
-        layers = SharedLayers(self, "Layers", sources=sources)
-        storage = Storage(self, "Storage")
-        queues = Queues(self, "Queues")
-        signing_key = SigningKey(self, "SigningKey")
-        defaults = FunctionDefaults(functions_dir=sources.functions_dir, layers=layers.all)
+        self.layers = SharedLayers(self, "Layers", sources=sources)
+        self.storage = Storage(self, "Storage")
+        self.queues = Queues(self, "Queues")
+        self.signing_key = SigningKey(self, "SigningKey")
+        table = self.storage.table
+        defaults = FunctionDefaults(functions_dir=sources.functions_dir, layers=self.layers.all)
 
-        processing = Processing(
-            self, "Processing", table=storage.table, events=queues.events, defaults=defaults
+        self.processing = Processing(
+            self, "Processing", table=table, events=self.queues.events, defaults=defaults
         )
-        api = Api(
+        self.api = Api(
             self,
             "Api",
-            table=storage.table,
-            events=queues.events,
-            signing_secret=signing_key.secret,
+            table=table,
+            events=self.queues.events,
+            signing_secret=self.signing_key.secret,
             defaults=defaults,
         )
-        sweeps = Sweeps(self, "Sweeps", table=storage.table, send=queues.send, defaults=defaults)
-        messaging = Messaging(
+        self.sweeps = Sweeps(self, "Sweeps", table=table, send=self.queues.send, defaults=defaults)
+        self.messaging = Messaging(
             self,
             "Messaging",
             sender_domain=sender_domain,
-            table=storage.table,
-            send=queues.send,
-            signing_secret=signing_key.secret,
-            public_base_url=api.base_url,
+            table=table,
+            send=self.queues.send,
+            signing_secret=self.signing_key.secret,
+            public_base_url=self.api.base_url,
             defaults=defaults,
         )
         # By folder name under functions/.
         self.functions = {
-            "intake": api.intake.function,
-            "processor": processing.processor.function,
-            "sweep": sweeps.sweep.function,
-            "sender": messaging.sender.function,
-            "unsubscribe": api.unsubscribe.function,
+            "intake": self.api.intake.function,
+            "processor": self.processing.processor.function,
+            "sweep": self.sweeps.sweep.function,
+            "sender": self.messaging.sender.function,
+            "unsubscribe": self.api.unsubscribe.function,
         }
-        monitoring = Monitoring(
+        self.monitoring = Monitoring(
             self,
             "Monitoring",
-            dead_letter_queues={queue.spec.name: queue.dead_letter_queue for queue in queues.all},
+            dead_letter_queues={
+                queue.spec.name: queue.dead_letter_queue for queue in self.queues.all
+            },
             functions=self.functions,
-            events_queue=queues.events.queue,
+            events_queue=self.queues.events.queue,
             alarm_email=alarm_email,
         )
+        self._add_outputs(sender_domain)
 
-        CfnOutput(self, "ApiUrl", value=api.base_url, description="Base URL of the HTTP API")
+    def _add_outputs(self, sender_domain: str) -> None:
+        CfnOutput(self, "ApiUrl", value=self.api.base_url, description="Base URL of the HTTP API")
         CfnOutput(
             self,
             "AlarmTopicArn",
-            value=monitoring.topic.topic_arn,
+            value=self.monitoring.topic.topic_arn,
             description="Subscribe to this SNS topic to receive alarms",
         )
-        CfnOutput(self, "TableName", value=storage.table.table_name)
+        CfnOutput(self, "TableName", value=self.storage.table.table_name)
         CfnOutput(
             self,
             "SesConfigurationSet",
-            value=messaging.configuration_set.configuration_set_name,
+            value=self.messaging.configuration_set.configuration_set_name,
         )
-        for name, record in messaging.dns_records.items():
+        for name, record in self.messaging.dns_records.items():
             CfnOutput(
                 self,
                 f"DnsRecord{name}",
