@@ -1,0 +1,19 @@
+"""Constants and helpers shared by the infrastructure tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+
+from infra import REPO_ROOT
+
+TEST_SENDER_DOMAIN = "mail.shop.test"
+FUNCTION_NAMES = ("intake", "processor", "sweep", "sender", "unsubscribe")
+PLACEHOLDER_HANDLER = "def handler(event, context):\n    return None\n"
+
+
+def cdk_context(**overrides: object) -> dict[str, object]:
+    """The context cdk.json gives the CLI (feature flags included), plus test settings."""
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    context["senderDomain"] = TEST_SENDER_DOMAIN
+    context["@aws-cdk/core:validationReportPrettyPrint"] = False
+    return {**context, **overrides}

@@ -1,0 +1,510 @@
+"""The synthesized Comeback stack: resources, their key properties and how they are wired.
+
+One template is synthesized for the whole module. Resources are found through the stack's
+constructs (never by hard-coded logical ids), and expected values come from the same shared
+modules the stack is built from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+from comeback.routes import ROUTES
+from comeback.schema import (
+    DEAD_LETTER_RETENTION_DAYS,
+    EVENTS_QUEUE,
+    SEND_QUEUE,
+    TABLE,
+    dynamodb_create_table_args,
+)
+from constructs import IConstruct
+from infra_support import FUNCTION_NAMES, TEST_SENDER_DOMAIN, cdk_context
+
+from infra import REPO_ROOT
+from infra.deps_layer import PYTHON_VERSION, STAMP_NAME
+from infra.lambdas import HANDLER, HANDLER_FILE, MissingSourceError, SourcePaths
+from infra.messaging import MAIL_FROM_SUBDOMAIN
+from infra.queues import VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT
+from infra.stack import ComebackStack
+from infra.sweeps import SWEEP_EVENT_KEY, SWEEP_TIMEOUT_MINUTES, SWEEPS
+
+STACK_NAME = "ComebackTest"
+SECONDS_PER_DAY = 86_400
+SECONDS_PER_MINUTE = 60
+LOG_RETENTION_DAYS = 30
+API_GATEWAY_MAX_TIMEOUT_SECONDS = 30
+
+POWERTOOLS_VARIABLES = {
+    "POWERTOOLS_SERVICE_NAME": "comeback",
+    "POWERTOOLS_METRICS_NAMESPACE": "Comeback",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+FUNCTION_VARIABLES = {
+    "intake": {"COMEBACK_EVENTS_QUEUE_URL"},
+    "processor": set(),
+    "sweep": {"COMEBACK_SEND_QUEUE_URL"},
+    "sender": {
+        "COMEBACK_SIGNING_SECRET_ARN",
+        "COMEBACK_PUBLIC_BASE_URL",
+        "COMEBACK_SES_CONFIGURATION_SET",
+    },
+    "unsubscribe": {"COMEBACK_SIGNING_SECRET_ARN"},
+}
+
+
+@dataclass(frozen=True)
+class Synth:
+    stack: ComebackStack
+    template: Template
+    resources: dict[str, dict[str, Any]]
+    outputs: dict[str, dict[str, Any]]
+    assembly_dir: Path
+
+    def logical_id(self, construct: IConstruct) -> str:
+        cfn = construct.node.default_child or construct
+        return self.stack.get_logical_id(cfn)  # type: ignore[arg-type]
+
+    def resource(self, construct: IConstruct) -> dict[str, Any]:
+        return self.resources[self.logical_id(construct)]
+
+    def of_type(self, resource_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        for logical_id, resource in self.resources.items():
+            if resource["Type"] == resource_type:
+                yield logical_id, resource
+
+    def asset_dir(self, s3_key: str) -> Path:
+        return self.assembly_dir / f"asset.{s3_key.removesuffix('.zip')}"
+
+
+def ref(logical_id: str) -> dict[str, str]:
+    return {"Ref": logical_id}
+
+
+def get_att(logical_id: str, attribute: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [logical_id, attribute]}
+
+
+@pytest.fixture(scope="module")
+def synth(sources: SourcePaths, tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    # Given the stack built from the shared schema, routes and settings
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = cdk.App(context=cdk_context(), outdir=str(outdir))
+    stack = ComebackStack(app, STACK_NAME, sender_domain=TEST_SENDER_DOMAIN, sources=sources)
+    # When it is synthesized
+    assembly = app.synth()
+    template_json = assembly.get_stack_by_name(STACK_NAME).template
+    return Synth(
+        stack=stack,
+        template=Template.from_json(template_json),
+        resources=template_json["Resources"],
+        outputs=template_json["Outputs"],
+        assembly_dir=Path(assembly.directory),
+    )
+
+
+def test_table_keys_indexes_and_ttl_come_from_the_shared_schema(synth: Synth) -> None:
+    # Given the table definition the local runner creates on moto
+    local_table = dynamodb_create_table_args("any")
+    # Then the deployed table has the very same keys, attributes and indexes
+    synth.template.resource_count_is("AWS::DynamoDB::GlobalTable", 1)
+    properties = synth.resource(synth.stack.storage.table)["Properties"]
+    assert properties["KeySchema"] == local_table["KeySchema"]
+    assert sorted(properties["AttributeDefinitions"], key=str) == sorted(
+        local_table["AttributeDefinitions"], key=str
+    )
+    assert properties["GlobalSecondaryIndexes"] == local_table["GlobalSecondaryIndexes"]
+    assert [index["IndexName"] for index in properties["GlobalSecondaryIndexes"]] == [
+        index.name for index in TABLE.indexes
+    ]
+    assert properties["TimeToLiveSpecification"] == {
+        "AttributeName": TABLE.ttl_attribute,
+        "Enabled": True,
+    }
+
+
+def test_table_is_on_demand_encrypted_recoverable_and_retained(synth: Synth) -> None:
+    # Then the table survives the stack and can be restored to any point in time
+    resource = synth.resource(synth.stack.storage.table)
+    properties = resource["Properties"]
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    (replica,) = properties["Replicas"]
+    assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert replica["DeletionProtectionEnabled"] is True
+
+
+@pytest.mark.parametrize("spec", [EVENTS_QUEUE, SEND_QUEUE], ids=lambda spec: spec.name)
+def test_work_queues_redrive_to_dead_letter_queues(synth: Synth, spec: Any) -> None:
+    # Given the queue defined in the shared schema
+    work_queue = {queue.spec.name: queue for queue in synth.stack.queues.all}[spec.name]
+    queue = synth.resource(work_queue.queue)["Properties"]
+    dead_letters = synth.resource(work_queue.dead_letter_queue)["Properties"]
+    # Then it has the schema's visibility timeout and redrive, and both queues are encrypted
+    assert queue["VisibilityTimeout"] == spec.visibility_timeout_seconds
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": get_att(synth.logical_id(work_queue.dead_letter_queue), "Arn"),
+        "maxReceiveCount": spec.max_receive_count,
+    }
+    assert dead_letters["MessageRetentionPeriod"] == DEAD_LETTER_RETENTION_DAYS * SECONDS_PER_DAY
+    assert queue["SqsManagedSseEnabled"] is True
+    assert dead_letters["SqsManagedSseEnabled"] is True
+
+
+def test_every_queue_refuses_plain_http(synth: Synth) -> None:
+    # Then each of the four queues has a policy denying requests without TLS
+    synth.template.resource_count_is("AWS::SQS::Queue", 4)
+    synth.template.resource_count_is("AWS::SQS::QueuePolicy", 4)
+    for _, policy in synth.of_type("AWS::SQS::QueuePolicy"):
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            statement["Effect"] == "Deny"
+            and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for statement in statements
+        )
+
+
+def test_one_function_per_function_folder(synth: Synth) -> None:
+    # Given the function folders that exist in the repository
+    folders = {path.parent.name for path in (REPO_ROOT / "functions").glob(f"*/{HANDLER_FILE}")}
+    # Then the stack deploys exactly the expected functions, covering every folder
+    synth.template.resource_count_is("AWS::Lambda::Function", len(FUNCTION_NAMES))
+    assert set(synth.stack.functions) == set(FUNCTION_NAMES)
+    assert folders <= set(synth.stack.functions)
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_functions_run_python_313_on_arm64_with_both_layers(synth: Synth, name: str) -> None:
+    function = synth.stack.functions[name]
+    properties = synth.resource(function)["Properties"]
+    # Then the runtime matches the platform the deps layer was built for
+    assert properties["Runtime"] == f"python{PYTHON_VERSION}"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["Handler"] == HANDLER
+    assert properties["Layers"] == [
+        ref(synth.logical_id(synth.stack.layers.common)),
+        ref(synth.logical_id(synth.stack.layers.deps)),
+    ]
+    # And its code asset is its own folder, with the handler and no bytecode
+    code_dir = synth.asset_dir(properties["Code"]["S3Key"])
+    assert (code_dir / HANDLER_FILE).is_file()
+    assert not list(code_dir.rglob("__pycache__"))
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_functions_log_to_their_own_log_group_kept_a_month(synth: Synth, name: str) -> None:
+    properties = synth.resource(synth.stack.functions[name])["Properties"]
+    log_group_id = properties["LoggingConfig"]["LogGroup"]["Ref"]
+    assert synth.resources[log_group_id]["Properties"]["RetentionInDays"] == LOG_RETENTION_DAYS
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_function_environment(synth: Synth, name: str) -> None:
+    variables = synth.resource(synth.stack.functions[name])["Properties"]["Environment"][
+        "Variables"
+    ]
+    # Then every function knows the table and Powertools settings, plus its own settings
+    expected = {*POWERTOOLS_VARIABLES, "COMEBACK_TABLE_NAME", *FUNCTION_VARIABLES[name]}
+    assert set(variables) == expected
+    assert variables["COMEBACK_TABLE_NAME"] == ref(synth.logical_id(synth.stack.storage.table))
+    for key, value in POWERTOOLS_VARIABLES.items():
+        assert variables[key] == value
+
+
+def test_sender_links_point_at_the_http_api(synth: Synth) -> None:
+    variables = synth.resource(synth.stack.functions["sender"])["Properties"]["Environment"][
+        "Variables"
+    ]
+    api_id = synth.logical_id(synth.stack.api.http_api)
+    assert variables["COMEBACK_PUBLIC_BASE_URL"] == get_att(api_id, "ApiEndpoint")
+    assert variables["COMEBACK_SES_CONFIGURATION_SET"] == ref(
+        synth.logical_id(synth.stack.messaging.configuration_set)
+    )
+    assert variables["COMEBACK_SIGNING_SECRET_ARN"] == ref(
+        synth.logical_id(synth.stack.signing_key.secret)
+    )
+
+
+@pytest.mark.parametrize(
+    ("consumer", "spec"), [("processor", EVENTS_QUEUE), ("sender", SEND_QUEUE)]
+)
+def test_queue_consumers_report_partial_batch_failures(
+    synth: Synth, consumer: str, spec: Any
+) -> None:
+    # Given the function consuming a work queue
+    function_id = synth.logical_id(synth.stack.functions[consumer])
+    work_queue = {queue.spec.name: queue for queue in synth.stack.queues.all}[spec.name]
+    mappings = [
+        mapping["Properties"]
+        for _, mapping in synth.of_type("AWS::Lambda::EventSourceMapping")
+        if mapping["Properties"]["FunctionName"] == ref(function_id)
+    ]
+    # Then it reads that queue in batches and reports failed records one by one
+    (mapping,) = mappings
+    assert mapping["EventSourceArn"] == get_att(synth.logical_id(work_queue.queue), "Arn")
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == 10
+    assert mapping["MaximumBatchingWindowInSeconds"] <= 5
+    # And it times out well inside the queue's visibility timeout
+    timeout = synth.resources[function_id]["Properties"]["Timeout"]
+    assert timeout * VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT <= spec.visibility_timeout_seconds
+
+
+def test_only_the_two_queue_consumers_have_event_source_mappings(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::Lambda::EventSourceMapping", 2)
+
+
+def test_sweeps_run_on_schedules_with_their_names(synth: Synth) -> None:
+    # Then there is one rule per sweep, each invoking the sweep function with its name
+    sweep_arn = get_att(synth.logical_id(synth.stack.functions["sweep"]), "Arn")
+    rules = {
+        rule["Properties"]["ScheduleExpression"]: rule["Properties"]["Targets"]
+        for _, rule in synth.of_type("AWS::Events::Rule")
+    }
+    assert rules.keys() == {"rate(5 minutes)", "rate(1 hour)"}
+    (cart_target,) = rules["rate(5 minutes)"]
+    (reactivation_target,) = rules["rate(1 hour)"]
+    assert json.loads(cart_target["Input"]) == {SWEEP_EVENT_KEY: "cart_recovery"}
+    assert json.loads(reactivation_target["Input"]) == {SWEEP_EVENT_KEY: "reactivation"}
+    assert cart_target["Arn"] == sweep_arn
+    assert reactivation_target["Arn"] == sweep_arn
+    assert len(SWEEPS) == len(rules)
+
+
+def test_a_sweep_run_ends_before_the_next_one_starts(synth: Synth) -> None:
+    timeout = synth.resource(synth.stack.functions["sweep"])["Properties"]["Timeout"]
+    assert timeout == SWEEP_TIMEOUT_MINUTES * SECONDS_PER_MINUTE
+    assert timeout < min(sweep.every_minutes for sweep in SWEEPS) * SECONDS_PER_MINUTE
+
+
+def test_one_route_per_shared_route_each_to_its_function(synth: Synth) -> None:
+    # Given the integrations, keyed by the function each one invokes
+    function_by_arn = {
+        json.dumps(get_att(synth.logical_id(function), "Arn")): name
+        for name, function in synth.stack.functions.items()
+    }
+    integration_function = {
+        logical_id: function_by_arn[json.dumps(integration["Properties"]["IntegrationUri"])]
+        for logical_id, integration in synth.of_type("AWS::ApiGatewayV2::Integration")
+    }
+    # Then each route of comeback.routes is deployed once, to the function it names
+    deployed = {
+        route["Properties"]["RouteKey"]: integration_function[
+            route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
+        ]
+        for _, route in synth.of_type("AWS::ApiGatewayV2::Route")
+    }
+    assert deployed == {f"{route.method} {route.path}": route.function for route in ROUTES}
+    synth.template.resource_count_is("AWS::ApiGatewayV2::Route", len(ROUTES))
+
+
+def test_api_functions_answer_before_api_gateway_gives_up(synth: Synth) -> None:
+    for name in {route.function for route in ROUTES}:
+        timeout = synth.resource(synth.stack.functions[name])["Properties"]["Timeout"]
+        assert timeout < API_GATEWAY_MAX_TIMEOUT_SECONDS
+
+
+def test_api_allows_browser_posts_from_any_origin(synth: Synth) -> None:
+    cors = synth.resource(synth.stack.api.http_api)["Properties"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == ["*"]
+    assert "POST" in cors["AllowMethods"]
+    assert {"authorization", "content-type"} <= set(cors["AllowHeaders"])
+
+
+def test_api_stage_throttles_and_writes_access_logs(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::ApiGatewayV2::Stage", 1)
+    stage = synth.resource(synth.stack.api.stage)["Properties"]
+    assert stage["StageName"] == "$default"
+    assert stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    log_settings = stage["AccessLogSettings"]
+    assert log_settings["DestinationArn"] == get_att(
+        synth.logical_id(synth.stack.api.access_logs), "Arn"
+    )
+    assert "$context.requestId" in json.loads(log_settings["Format"]).values()
+
+
+def test_ses_domain_identity_with_easy_dkim_and_custom_mail_from(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::SES::EmailIdentity", 1)
+    identity = synth.resource(synth.stack.messaging.identity)["Properties"]
+    assert identity["EmailIdentity"] == TEST_SENDER_DOMAIN
+    assert identity["DkimSigningAttributes"] == {"NextSigningKeyLength": "RSA_2048_BIT"}
+    assert identity["MailFromAttributes"]["MailFromDomain"] == (
+        f"{MAIL_FROM_SUBDOMAIN}.{TEST_SENDER_DOMAIN}"
+    )
+    assert identity["ConfigurationSetAttributes"] == {
+        "ConfigurationSetName": ref(synth.logical_id(synth.stack.messaging.configuration_set))
+    }
+
+
+def test_ses_configuration_set_tracks_reputation_and_suppresses_bad_addresses(
+    synth: Synth,
+) -> None:
+    synth.template.has_resource_properties(
+        "AWS::SES::ConfigurationSet",
+        {
+            "ReputationOptions": {"ReputationMetricsEnabled": True},
+            "SuppressionOptions": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
+        },
+    )
+
+
+def test_sender_may_send_through_the_identity_and_configuration_set_only(synth: Synth) -> None:
+    policy_id = synth.logical_id(synth.stack.messaging.sender.role.node.find_child("DefaultPolicy"))
+    statements = synth.resources[policy_id]["Properties"]["PolicyDocument"]["Statement"]
+    (ses_statement,) = [s for s in statements if "ses:SendEmail" in s["Action"]]
+    assert sorted(ses_statement["Action"]) == ["ses:SendEmail", "ses:SendRawEmail"]
+    resources = json.dumps(ses_statement["Resource"])
+    assert ":identity/" in resources
+    assert ":configuration-set/" in resources
+    assert '"*"' not in resources
+
+
+def test_no_role_uses_an_aws_managed_policy(synth: Synth) -> None:
+    for _, role in synth.of_type("AWS::IAM::Role"):
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_signing_key_is_generated_by_the_stack(synth: Synth) -> None:
+    secret = synth.resource(synth.stack.signing_key.secret)["Properties"]
+    assert secret["GenerateSecretString"]["PasswordLength"] == 64
+
+
+def test_outputs_list_the_api_url_and_every_dns_record_to_add(synth: Synth) -> None:
+    outputs = synth.outputs
+    assert outputs["ApiUrl"]["Value"] == get_att(
+        synth.logical_id(synth.stack.api.http_api), "ApiEndpoint"
+    )
+    dns_outputs = {name for name in outputs if name.startswith("DnsRecord")}
+    assert dns_outputs == {
+        "DnsRecordDkim1",
+        "DnsRecordDkim2",
+        "DnsRecordDkim3",
+        "DnsRecordMailFromMx",
+        "DnsRecordMailFromSpf",
+    }
+    assert outputs["DnsRecordMailFromSpf"]["Value"] == (
+        f'{MAIL_FROM_SUBDOMAIN}.{TEST_SENDER_DOMAIN} TXT "v=spf1 include:amazonses.com ~all"'
+    )
+    assert "feedback-smtp." in json.dumps(outputs["DnsRecordMailFromMx"]["Value"])
+
+
+def _alarms_on(synth: Synth, metric_name: str) -> list[dict[str, Any]]:
+    return [
+        alarm["Properties"]
+        for _, alarm in synth.of_type("AWS::CloudWatch::Alarm")
+        if alarm["Properties"]["MetricName"] == metric_name
+    ]
+
+
+def test_an_alarm_on_each_dead_letter_queue(synth: Synth) -> None:
+    alarms = _alarms_on(synth, "ApproximateNumberOfMessagesVisible")
+    watched = [alarm["Dimensions"][0]["Value"] for alarm in alarms]
+    expected = [
+        get_att(synth.logical_id(queue.dead_letter_queue), "QueueName")
+        for queue in synth.stack.queues.all
+    ]
+    assert sorted(map(json.dumps, watched)) == sorted(map(json.dumps, expected))
+    for alarm in alarms:
+        assert alarm["Namespace"] == "AWS/SQS"
+        assert alarm["Threshold"] == 1
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_an_error_alarm_on_each_function(synth: Synth) -> None:
+    alarms = _alarms_on(synth, "Errors")
+    watched = {json.dumps(alarm["Dimensions"][0]["Value"]) for alarm in alarms}
+    assert watched == {
+        json.dumps(ref(synth.logical_id(function))) for function in synth.stack.functions.values()
+    }
+
+
+def test_an_alarm_on_the_age_of_the_oldest_event(synth: Synth) -> None:
+    (alarm,) = _alarms_on(synth, "ApproximateAgeOfOldestMessage")
+    events_queue = synth.stack.queues.events.queue
+    assert alarm["Dimensions"][0]["Value"] == get_att(synth.logical_id(events_queue), "QueueName")
+
+
+def test_every_alarm_notifies_the_encrypted_ssl_only_topic(synth: Synth) -> None:
+    topic_ref = ref(synth.logical_id(synth.stack.monitoring.topic))
+    synth.template.resource_count_is("AWS::CloudWatch::Alarm", 2 + len(FUNCTION_NAMES) + 1)
+    for _, alarm in synth.of_type("AWS::CloudWatch::Alarm"):
+        assert alarm["Properties"]["AlarmActions"] == [topic_ref]
+    topic = synth.resource(synth.stack.monitoring.topic)["Properties"]
+    assert topic["KmsMasterKeyId"] == get_att(synth.logical_id(synth.stack.monitoring.key), "Arn")
+    synth.template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    key = synth.resource(synth.stack.monitoring.key)["Properties"]
+    assert key["EnableKeyRotation"] is True
+    assert "cloudwatch.amazonaws.com" in json.dumps(key["KeyPolicy"])
+
+
+def test_common_layer_leaves_out_local_only_code(synth: Synth) -> None:
+    # Given a common layer source that holds the CLI, the local runner and stray bytecode
+    layer = synth.resource(synth.stack.layers.common)["Properties"]
+    asset = synth.asset_dir(layer["Content"]["S3Key"])
+    # Then the layer has the package but none of those
+    assert (asset / "python" / "comeback" / "schema.py").is_file()
+    assert not (asset / "python" / "comeback" / "cli.py").exists()
+    assert not (asset / "python" / "comeback" / "local").exists()
+    assert not list(asset.rglob("__pycache__"))
+    assert layer["CompatibleRuntimes"] == [f"python{PYTHON_VERSION}"]
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_deps_layer_is_the_built_folder_without_its_stamp(synth: Synth) -> None:
+    layer = synth.resource(synth.stack.layers.deps)["Properties"]
+    asset = synth.asset_dir(layer["Content"]["S3Key"])
+    assert (asset / "python" / "pydantic").is_dir()
+    assert (asset / "python" / "aws_lambda_powertools").is_dir()
+    assert not (asset / STAMP_NAME).exists()
+
+
+def test_a_missing_deps_layer_build_fails_with_the_command_to_run(
+    sources: SourcePaths, tmp_path: Path
+) -> None:
+    # Given sources whose deps layer was never built
+    unbuilt = SourcePaths(
+        functions_dir=sources.functions_dir,
+        common_layer_dir=sources.common_layer_dir,
+        deps_layer_dir=tmp_path / "build",
+    )
+    # When the stack is built, then it stops and says how to build the layer
+    with pytest.raises(MissingSourceError, match=r"scripts/build_deps_layer\.py"):
+        ComebackStack(cdk.App(), "Unbuilt", sender_domain=TEST_SENDER_DOMAIN, sources=unbuilt)
+
+
+def test_a_missing_handler_fails_naming_the_file(sources: SourcePaths, tmp_path: Path) -> None:
+    without_functions = SourcePaths(
+        functions_dir=tmp_path,
+        common_layer_dir=sources.common_layer_dir,
+        deps_layer_dir=sources.deps_layer_dir,
+    )
+    with pytest.raises(MissingSourceError, match=rf"{HANDLER_FILE} is missing"):
+        ComebackStack(
+            cdk.App(), "NoCode", sender_domain=TEST_SENDER_DOMAIN, sources=without_functions
+        )
