@@ -21,16 +21,19 @@ class IndexSpec:
 class TableSpec:
     partition_key: str
     sort_key: str
-    ttl_attribute: str
+    ttl_attribute: str | None = None
     indexes: tuple[IndexSpec, ...] = field(default_factory=tuple)
 
 
-# Sparse index of everything that falls due at a given time (cart reminders, win-backs, ...).
-# Only items carrying `due_pk` appear in it; its sort key is the ISO-8601 UTC due time, so a
-# sweep reads what is due up to now and nothing else.
-DUE_INDEX = IndexSpec(name="due", partition_key="due_pk", sort_key="due_at")
+# Shops, identity links, profiles, raw events (expiring) and send records, keyed by shop first.
+TABLE = TableSpec(partition_key="pk", sort_key="sk", ttl_attribute="expires_at")
 
-TABLE = TableSpec(partition_key="pk", sort_key="sk", ttl_attribute="expires_at", indexes=(DUE_INDEX,))
+# Index of everything that falls due at a given time (cart reminders, win-backs, ...). Its
+# sort key is the ISO-8601 UTC due time, so a sweep reads what is due up to now and nothing
+# else. Timers live in a table of their own, one small item per pending timer, so the index
+# never carries (nor is written for) profile or event items.
+DUE_INDEX = IndexSpec(name="due", partition_key="due_pk", sort_key="due_at")
+TIMERS_TABLE = TableSpec(partition_key="pk", sort_key="sk", indexes=(DUE_INDEX,))
 
 
 @dataclass(frozen=True)
@@ -48,22 +51,24 @@ SEND_QUEUE = QueueSpec(name="send", visibility_timeout_seconds=180, max_receive_
 DEAD_LETTER_RETENTION_DAYS = 14
 
 
-def dynamodb_create_table_args(table_name: str) -> dict:
-    """Arguments for boto3 `create_table`, derived from `TABLE` (used by the local runner)."""
-    attributes = {TABLE.partition_key, TABLE.sort_key}
-    for index in TABLE.indexes:
+def dynamodb_create_table_args(table_name: str, spec: TableSpec) -> dict:
+    """Arguments for boto3 `create_table`, derived from a spec (used by the local runner)."""
+    attributes = {spec.partition_key, spec.sort_key}
+    for index in spec.indexes:
         attributes.update({index.partition_key, index.sort_key})
-    return {
+    args: dict = {
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)
         ],
         "KeySchema": [
-            {"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
-            {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
+            {"AttributeName": spec.partition_key, "KeyType": "HASH"},
+            {"AttributeName": spec.sort_key, "KeyType": "RANGE"},
         ],
-        "GlobalSecondaryIndexes": [
+    }
+    if spec.indexes:
+        args["GlobalSecondaryIndexes"] = [
             {
                 "IndexName": index.name,
                 "KeySchema": [
@@ -72,6 +77,6 @@ def dynamodb_create_table_args(table_name: str) -> dict:
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             }
-            for index in TABLE.indexes
-        ],
-    }
+            for index in spec.indexes
+        ]
+    return args

@@ -22,7 +22,8 @@ class _Settings(BaseSettings):
 
 
 class StoreSettings(_Settings):
-    table_name: str = Field(description="DynamoDB table holding shops, profiles and timers")
+    table_name: str = Field(description="DynamoDB table holding shops, profiles and events")
+    timers_table_name: str = Field(description="DynamoDB table of timers and its due index")
 
 
 class IntakeSettings(StoreSettings):
