@@ -25,7 +25,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
             body=request.body,
             content_encoding=request.headers.get("content-encoding"),
             authorization=request.headers.get("authorization"),
-            store=wiring.store(settings.table_name),
+            store=wiring.store(settings),
             publisher=QueuePublisher(wiring.client("sqs"), settings.events_queue_url),
             received_at=wiring.clock().now(),
         )

@@ -25,10 +25,10 @@ batch = BatchProcessor(event_type=EventType.SQS)
 def apply_record(record: SQSRecord) -> str:
     settings = load(ProcessorSettings)
     event = AcceptedEvent.model_validate(loads(record.body))
-    shop = wiring.shop(settings.table_name, event.shop_id)
+    shop = wiring.shop(settings, event.shop_id)
     if shop is None:
         raise NotFound(f"shop {event.shop_id} does not exist")  # retried, then dead-lettered
-    outcome = process_event(wiring.store(settings.table_name), event, shop.settings,
+    outcome = process_event(wiring.store(settings), event, shop.settings,
                             now=wiring.clock().now(),
                             retention=settings.event_retention)
     metrics.add_metric(name=f"Events{outcome.title()}", unit=MetricUnit.Count, value=1)

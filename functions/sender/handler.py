@@ -23,7 +23,7 @@ def deliver_record(record: SQSRecord) -> str:
     settings = load(SenderSettings)
     job = MessageJob.model_validate(loads(record.body))
     outcome = deliver(wiring.sender_context(settings), job,
-                      wiring.shop(settings.table_name, job.shop_id), wiring.clock().now())
+                      wiring.shop(settings, job.shop_id), wiring.clock().now())
     logger.info("job delivered", shop_id=job.shop_id, kind=job.kind, outcome=outcome)
     metric = "MessagesSent" if outcome == "sent" else "MessagesNotSent"
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)

@@ -19,7 +19,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     kind = event.get("sweep")
     if kind not in SWEEP_KINDS:
         raise InvalidInput(f"unknown sweep {kind!r}; expected one of {SWEEP_KINDS}")
-    result = sweep(wiring.store(settings.table_name),
+    result = sweep(wiring.store(settings),
                    QueuePublisher(wiring.client("sqs"), settings.send_queue_url), kind,
                    now=wiring.clock().now(), lease=settings.claim_lease,
                    max_items=settings.max_items_per_run)

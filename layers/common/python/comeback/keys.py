@@ -29,10 +29,6 @@ def shop_pk(shop_id: str) -> str:
     return f"SHOP#{_check_shop_id(shop_id)}"
 
 
-def shop_registry_sk(shop_id: str) -> str:
-    return f"SHOP#{_check_shop_id(shop_id)}"
-
-
 def write_key_pk(write_key: str) -> str:
     """Write keys are stored only as a SHA-256 digest (they are long random tokens)."""
     return f"WRITEKEY#{digest(write_key)}"

@@ -19,7 +19,7 @@ from comeback.adapters.store import Store
 from comeback.clock import Clock, SystemClock
 from comeback.models.shop import Shop
 from comeback.services.sending import SenderContext
-from comeback.settings import SenderSettings
+from comeback.settings import SenderSettings, StoreSettings
 
 _overrides: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -54,21 +54,22 @@ def client(service: str) -> Any:
                                               connect_timeout=5, read_timeout=20))
 
 
-def store(table_name: str) -> Store:
-    return _overrides.get("store") or Store(client("dynamodb"), table_name)
+def store(settings: StoreSettings) -> Store:
+    return _overrides.get("store") or Store(client("dynamodb"), settings.table_name,
+                                            settings.timers_table_name)
 
 
 _shop_cache: dict[tuple[str, str], tuple[float, Shop | None]] = {}
 
 
-def shop(table_name: str, shop_id: str) -> Shop | None:
+def shop(settings: StoreSettings, shop_id: str) -> Shop | None:
     """A shop's settings, cached briefly: they are read on every event and change rarely."""
-    key = (table_name, shop_id)
+    key = (settings.table_name, shop_id)
     with _lock:
         cached = _shop_cache.get(key)
     if cached and time.monotonic() - cached[0] < SHOP_CACHE_SECONDS:
         return cached[1]
-    found = store(table_name).get_shop(shop_id)
+    found = store(settings).get_shop(shop_id)
     with _lock:
         _shop_cache[key] = (time.monotonic(), found)
     return found
@@ -85,7 +86,7 @@ def signing_key(secret_arn: str) -> bytes:
 
 def sender_context(settings: SenderSettings) -> SenderContext:
     return SenderContext(
-        store=store(settings.table_name),
+        store=store(settings),
         mailer=_overrides.get("mailer") or SesMailer(client("sesv2"),
                                                       settings.ses_configuration_set),
         signing_key=signing_key(settings.signing_secret_arn),

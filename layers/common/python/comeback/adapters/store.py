@@ -30,10 +30,6 @@ _BATCH_GET_LIMIT = 100
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
-class DuplicateEvent(Exception):
-    """The event's messageId was applied before."""
-
-
 @dataclass(frozen=True)
 class DueTimer:
     shop_id: str
@@ -49,9 +45,10 @@ def _epoch(moment: datetime) -> int:
 
 
 class Store:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, timers_table_name: str) -> None:
         self._client = client
         self._table = table_name
+        self._timers = timers_table_name
 
     # -- shops -----------------------------------------------------------------------------
 
@@ -60,8 +57,12 @@ class Store:
                      **shop.model_dump()}
         self._client.transact_write_items(TransactItems=[
             self._put(shop_item, "attribute_not_exists(pk)"),
-            self._put({"pk": keys.SHOP_REGISTRY_PK, "sk": keys.shop_registry_sk(shop.shop_id),
-                       "shop_id": shop.shop_id}, "attribute_not_exists(pk)"),
+            {"Update": {
+                "TableName": self._table,
+                "Key": to_item({"pk": keys.SHOP_REGISTRY_PK, "sk": keys.SHOP_REGISTRY_PK}),
+                "UpdateExpression": "ADD shop_ids :shop",
+                "ExpressionAttributeValues": {":shop": {"SS": [shop.shop_id]}},
+            }},
             self._put({"pk": keys.write_key_pk(write_key), "sk": keys.WRITE_KEY_SK,
                        "shop_id": shop.shop_id, "key_type": "write"}, "attribute_not_exists(pk)"),
             self._put({"pk": keys.write_key_pk(secret_key), "sk": keys.WRITE_KEY_SK,
@@ -79,11 +80,10 @@ class Store:
         return Shop.model_validate(item) if item else None
 
     def list_shop_ids(self) -> list[str]:
-        shop_ids: list[str] = []
-        for page in self._pages("query", KeyConditionExpression="pk = :pk",
-                                ExpressionAttributeValues={":pk": to_value(keys.SHOP_REGISTRY_PK)}):
-            shop_ids.extend(from_item(item)["shop_id"] for item in page["Items"])
-        return shop_ids
+        """Every shop, from one registry item (a self-hosted stack serves a handful of shops;
+        one item holds thousands)."""
+        item = self._get(keys.SHOP_REGISTRY_PK, keys.SHOP_REGISTRY_PK, consistent=False)
+        return sorted(item.get("shop_ids", set())) if item else []
 
     # -- identities and profiles -------------------------------------------------------------
 
@@ -102,56 +102,83 @@ class Store:
         item = self._get(keys.profile_pk(shop_id, profile_id), keys.PROFILE_SK, consistent=True)
         return Profile.model_validate(item) if item else None
 
-    def commit_event(self, *, event: AcceptedEvent, profile: Profile, expected_version: int | None,
-                     new_links: Iterable[str], timers: Iterable[TimerChange],
-                     retention: timedelta) -> None:
-        """Record the event and write the profile it changed, all or nothing.
+    def read_for_event(self, shop_id: str, identifiers: list[str],
+                       message_id: str) -> tuple[dict[str, str], bool]:
+        """In one request: the profiles the identifiers link to, and whether the event was
+        recorded (fully applied) before."""
+        by_pk = {keys.identity_pk(shop_id, i): i for i in identifiers}
+        event_key = (keys.event_pk(shop_id, message_id), keys.EVENT_SK)
+        items = self._batch_get([(pk, keys.IDENTITY_SK) for pk in by_pk] + [event_key])
+        links = {by_pk[item["pk"]]: item["profile_id"] for item in items if item["pk"] in by_pk}
+        recorded = any(item["pk"] == event_key[0] for item in items)
+        return links, recorded
 
-        Raises DuplicateEvent if the messageId was seen before, ConcurrentUpdate if the
-        profile or an identity link changed since it was read.
-        """
-        shop_id, profile_id = profile.shop_id, profile.profile_id
-        profile_pk = keys.profile_pk(shop_id, profile_id)
-        message = event.message
-        items = [
-            self._put({
-                "pk": keys.event_pk(shop_id, event.message_id), "sk": keys.EVENT_SK,
-                "kind": "event", "shop_id": shop_id, "profile_id": profile_id,
-                "type": message.get("type"), "event": message.get("event"),
-                "timestamp": event.timestamp, "received_at": event.received_at,
-                "body": dumps(message), "expires_at": _epoch(event.received_at + retention),
-            }, "attribute_not_exists(pk)"),
-        ]
-        profile_item = {"pk": profile_pk, "sk": keys.PROFILE_SK, "kind": "profile",
-                        **profile.model_dump(), **profile.derived()}
-        if expected_version is None:
-            items.append(self._put(profile_item, "attribute_not_exists(pk)"))
-        else:
-            items.append(self._put(profile_item, "version = :expected",
-                                   {":expected": to_value(expected_version)}))
-        for identifier in new_links:
-            items.append(self._put({
-                "pk": keys.identity_pk(shop_id, identifier), "sk": keys.IDENTITY_SK,
-                "kind": "identity", "shop_id": shop_id, "profile_id": profile_id,
-                "identifier_type": identifier.split(":", 1)[0], "created_at": event.received_at,
-            }, "attribute_not_exists(pk)"))
-        for change in timers:
-            items.append(self._timer_write(shop_id, profile_id, change))
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+    def link_identifiers(self, shop_id: str, profile_id: str, identifiers: Iterable[str],
+                         at: datetime) -> None:
+        """Point new identifiers at a profile; ConcurrentUpdate if one was taken meanwhile."""
+        for identifier in identifiers:
+            try:
+                self._client.put_item(**self._put({
+                    "pk": keys.identity_pk(shop_id, identifier), "sk": keys.IDENTITY_SK,
+                    "kind": "identity", "shop_id": shop_id, "profile_id": profile_id,
+                    "identifier_type": identifier.split(":", 1)[0], "created_at": at,
+                }, "attribute_not_exists(pk) OR profile_id = :mine",
+                    {":mine": to_value(profile_id)})["Put"])
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == _CONDITION_FAILED:
+                    raise ConcurrentUpdate(profile_id) from exc
                 raise
-            reasons = exc.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise DuplicateEvent(event.message_id) from exc
-            raise ConcurrentUpdate(profile_id) from exc
+
+    def save_profile(self, profile: Profile, expected_version: int | None) -> None:
+        """Write a profile if nobody else wrote it since it was read (optimistic lock)."""
+        item = {"pk": keys.profile_pk(profile.shop_id, profile.profile_id), "sk": keys.PROFILE_SK,
+                "kind": "profile", **profile.model_dump(), **profile.derived()}
+        if expected_version is None:
+            put = self._put(item, "attribute_not_exists(pk)")
+        else:
+            put = self._put(item, "version = :expected", {":expected": to_value(expected_version)})
+        try:
+            self._client.put_item(**put["Put"])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
+                raise ConcurrentUpdate(profile.profile_id) from exc
+            raise
+
+    def apply_timers(self, shop_id: str, profile_id: str, changes: list[TimerChange]) -> None:
+        """Set or cancel timers, all in one request."""
+        self._batch_write({self._timers: [self._timer_write(shop_id, profile_id, change)
+                                          for change in changes]})
+
+    def finish_event(self, event: AcceptedEvent, profile_id: str, timers: list[TimerChange],
+                     retention: timedelta) -> None:
+        """The timers an applied event changed, and the event record that marks it applied
+        (kept for its retention), in one request. The profile's version and recent-message
+        digests already make the event count once, so the record needs no condition."""
+        message = event.message
+        record = to_item({
+            "pk": keys.event_pk(event.shop_id, event.message_id), "sk": keys.EVENT_SK,
+            "kind": "event", "shop_id": event.shop_id, "profile_id": profile_id,
+            "type": message.get("type"), "event": message.get("event"),
+            "timestamp": event.timestamp, "received_at": event.received_at,
+            "body": dumps(message), "expires_at": _epoch(event.received_at + retention),
+        })
+        self._batch_write({
+            self._table: [{"PutRequest": {"Item": record}}],
+            self._timers: [self._timer_write(event.shop_id, profile_id, change)
+                           for change in timers],
+        })
+
+    def _batch_write(self, requests: dict[str, list[dict[str, Any]]]) -> None:
+        pending = {table: items for table, items in requests.items() if items}
+        while pending:
+            pending = self._client.batch_write_item(RequestItems=pending).get(
+                "UnprocessedItems") or {}
 
     def _timer_write(self, shop_id: str, profile_id: str, change: TimerChange) -> dict[str, Any]:
         key = {"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.timer_sk(change.kind)}
         if change.due_at is None:
-            return {"Delete": {"TableName": self._table, "Key": to_item(key)}}
-        return {"Put": {"TableName": self._table, "Item": to_item({
+            return {"DeleteRequest": {"Key": to_item(key)}}
+        return {"PutRequest": {"Item": to_item({
             **key, "kind": "timer", "timer": change.kind, "shop_id": shop_id,
             "profile_id": profile_id, DUE_INDEX.partition_key: keys.due_pk(shop_id, change.kind),
             DUE_INDEX.sort_key: iso(change.due_at), "subject": change.subject,
@@ -196,7 +223,7 @@ class Store:
         """Timers of one kind due up to `now`, oldest first: reads only what is due."""
         served = 0
         for page in self._pages(
-            "query", IndexName=DUE_INDEX.name,
+            "query", table=self._timers, IndexName=DUE_INDEX.name,
             KeyConditionExpression=f"{DUE_INDEX.partition_key} = :due "
                                    f"AND {DUE_INDEX.sort_key} <= :now",
             ExpressionAttributeValues={":due": to_value(keys.due_pk(shop_id, kind)),
@@ -215,7 +242,7 @@ class Store:
     def claim_timer(self, timer: DueTimer, *, claim_key: str, lease_until: datetime) -> bool:
         """Take a due timer for one run: it leaves the due range until the lease ends."""
         return self._conditional_update(
-            self._timer_key(timer),
+            self._timers, self._timer_key(timer),
             "SET #due = :lease, claim_key = :claim ADD claims :one",
             "#due = :seen AND subject = :subject",
             {"#due": DUE_INDEX.sort_key},
@@ -228,7 +255,7 @@ class Store:
         """Remove a timer once its job is done, unless it was re-armed meanwhile."""
         try:
             self._client.delete_item(
-                TableName=self._table,
+                TableName=self._timers,
                 Key=to_item({"pk": keys.profile_pk(shop_id, profile_id),
                              "sk": keys.timer_sk(kind)}),
                 ConditionExpression="claim_key = :claim",
@@ -244,7 +271,7 @@ class Store:
                     due_at: datetime, subject: str) -> bool:
         key = {"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.timer_sk(kind)}
         return self._conditional_update(
-            key, "SET #due = :due, subject = :subject REMOVE claim_key", "claim_key = :claim",
+            self._timers, key, "SET #due = :due, subject = :subject REMOVE claim_key", "claim_key = :claim",
             {"#due": DUE_INDEX.sort_key},
             {":due": to_value(iso(due_at)), ":subject": to_value(subject),
              ":claim": to_value(claim_key)},
@@ -361,10 +388,10 @@ class Store:
                 request = response.get("UnprocessedKeys") or {}
         return found
 
-    def _conditional_update(self, key: dict[str, str], update: str, condition: str,
+    def _conditional_update(self, table: str, key: dict[str, str], update: str, condition: str,
                             names: dict[str, str], values: dict[str, Any]) -> bool:
         try:
-            self._client.update_item(TableName=self._table, Key=to_item(key),
+            self._client.update_item(TableName=table, Key=to_item(key),
                                      UpdateExpression=update, ConditionExpression=condition,
                                      ExpressionAttributeNames=names,
                                      ExpressionAttributeValues=values)
@@ -374,8 +401,9 @@ class Store:
             raise
         return True
 
-    def _pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        kwargs["TableName"] = self._table
+    def _pages(self, operation: str, table: str | None = None,
+               **kwargs: Any) -> Iterator[dict[str, Any]]:
+        kwargs["TableName"] = table or self._table
         while True:
             page = getattr(self._client, operation)(**kwargs)
             yield page

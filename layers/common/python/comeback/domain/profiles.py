@@ -182,7 +182,12 @@ def _apply_cart_event(profile: Profile, event: str, props: Any, at: datetime,
     cart.cart_id = props.cart_id or cart.cart_id
     cart.currency = (props.currency or cart.currency).upper()
     cart.updated_at = max(cart.updated_at, at)
-    profile.cart = cart if cart.lines else None
+    if cart.lines:
+        profile.cart = cart
+    else:
+        # An empty cart is closed as of now: any older add arriving late belongs to it.
+        profile.cart = None
+        profile.cart_closed_at = max(profile.cart_closed_at or at, at)
 
 
 def _change_line(cart: Cart, event: str, product: commerce.ProductProps, at: datetime) -> bool:
@@ -191,6 +196,9 @@ def _change_line(cart: Cart, event: str, product: commerce.ProductProps, at: dat
         return False
     line = cart.lines.get(key)
     if line is not None and line.updated_at > at:
+        return False
+    removed_at = cart.removed.get(key)
+    if line is None and removed_at is not None and removed_at >= at:
         return False
     if event == commerce.PRODUCT_ADDED:
         quantity = (line.quantity if line else 0) + max(product.quantity, 1)
@@ -203,6 +211,7 @@ def _change_line(cart: Cart, event: str, product: commerce.ProductProps, at: dat
             cart.lines[key] = line.model_copy(update={"quantity": remaining, "updated_at": at})
         else:
             del cart.lines[key]
+            cart.removed = dict(list({**cart.removed, key: at}.items())[-MAX_CART_LINES:])
     else:
         return False
     return True

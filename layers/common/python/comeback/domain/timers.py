@@ -69,3 +69,11 @@ def plan_timers(before: Profile | None, after: Profile,
     if any(change.kind == REACTIVATION and change.due_at for change in changes):
         after.reactivation_armed_for = after.last_activity_at
     return changes
+
+
+def desired_timers(profile: Profile, settings: ShopSettings) -> list[TimerChange]:
+    """Every timer as the profile says it should be (used to repair after a partial run)."""
+    cart = cart_due(profile, settings)
+    lapse = reactivation_due(profile, settings)
+    return [TimerChange(CART_RECOVERY, *cart) if cart else TimerChange(CART_RECOVERY, None),
+            TimerChange(REACTIVATION, *lapse) if lapse else TimerChange(REACTIVATION, None)]

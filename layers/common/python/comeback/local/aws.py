@@ -7,27 +7,39 @@ table from, so the two cannot drift apart.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
-
-from comeback.schema import EVENTS_QUEUE, SEND_QUEUE, QueueSpec, dynamodb_create_table_args
+from comeback.schema import (
+    EVENTS_QUEUE,
+    SEND_QUEUE,
+    TABLE,
+    TIMERS_TABLE,
+    QueueSpec,
+    dynamodb_create_table_args,
+)
 
 REGION = "us-east-1"
 TABLE_NAME = "comeback"
+TIMERS_TABLE_NAME = "comeback-timers"
 SIGNING_SECRET_NAME = "comeback/signing-key"
 CONFIGURATION_SET = "comeback"
+STARTUP_SECONDS = 30
 
 
 @dataclass(frozen=True)
 class LocalAws:
     endpoint: str
     table_name: str
+    timers_table_name: str
     events_queue_url: str
     events_dlq_url: str
     send_queue_url: str
@@ -40,12 +52,46 @@ class LocalAws:
                             aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
 
 
-def start_moto() -> tuple[ThreadedMotoServer, str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
+class MotoServer:
+    """moto's server in a process of its own, on 127.0.0.1: the embedded AWS gets a core of its
+    own instead of sharing this process's interpreter lock with the handlers."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", "from moto.server import main; main()",
+             "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self._wait_until_up()
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError("moto's server exited while starting")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"moto's server did not answer within {STARTUP_SECONDS} s")
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def use_endpoint(endpoint: str) -> None:
@@ -62,7 +108,9 @@ def provision(endpoint: str, *, sender_domains: list[str]) -> LocalAws:
         return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
                             aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
 
-    client("dynamodb").create_table(**dynamodb_create_table_args(TABLE_NAME))
+    dynamodb = client("dynamodb")
+    dynamodb.create_table(**dynamodb_create_table_args(TABLE_NAME, TABLE))
+    dynamodb.create_table(**dynamodb_create_table_args(TIMERS_TABLE_NAME, TIMERS_TABLE))
     sqs = client("sqs")
     events_url, events_dlq = _queue_with_dlq(sqs, EVENTS_QUEUE)
     send_url, send_dlq = _queue_with_dlq(sqs, SEND_QUEUE)
@@ -74,7 +122,8 @@ def provision(endpoint: str, *, sender_domains: list[str]) -> LocalAws:
         ses.create_email_identity(EmailIdentity=domain)
         # moto's SES v1 backend is the one that checks identities when sending.
         client("ses").verify_domain_identity(Domain=domain)
-    return LocalAws(endpoint=endpoint, table_name=TABLE_NAME, events_queue_url=events_url,
+    return LocalAws(endpoint=endpoint, table_name=TABLE_NAME, timers_table_name=TIMERS_TABLE_NAME,
+                    events_queue_url=events_url,
                     events_dlq_url=events_dlq, send_queue_url=send_url, send_dlq_url=send_dlq,
                     signing_secret_arn=secret["ARN"], configuration_set=CONFIGURATION_SET)
 
@@ -95,6 +144,7 @@ def function_environment(aws: LocalAws, *, public_base_url: str) -> dict[str, st
     """The variables the CDK stack gives the functions, pointing at the local resources."""
     return {
         "COMEBACK_TABLE_NAME": aws.table_name,
+        "COMEBACK_TIMERS_TABLE_NAME": aws.timers_table_name,
         "COMEBACK_EVENTS_QUEUE_URL": aws.events_queue_url,
         "COMEBACK_SEND_QUEUE_URL": aws.send_queue_url,
         "COMEBACK_SIGNING_SECRET_ARN": aws.signing_secret_arn,

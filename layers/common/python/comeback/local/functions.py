@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from comeback.observability import metrics
+
 FUNCTION_NAMES = ("intake", "processor", "sweep", "sender", "unsubscribe")
 
 
@@ -59,4 +61,8 @@ class LocalFunction:
     def invoke(self, event: dict[str, Any]) -> Any:
         with self._lock:
             self.invocations += 1
-            return self._handler(event, LocalContext(function_name=f"comeback-{self.name}"))
+            try:
+                return self._handler(event, LocalContext(function_name=f"comeback-{self.name}"))
+            finally:
+                # Powertools keeps metrics it was told not to publish; drop them per call.
+                metrics.clear_metrics()

@@ -32,8 +32,7 @@ def drain(sqs: Any, queue_url: str, function: LocalFunction, *, max_batches: int
           result: PumpResult | None = None) -> PumpResult:
     """Run the function on the queue until it is empty."""
     result = result or PumpResult()
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+    queue_arn = _queue_arn(sqs, queue_url)
     for _ in range(max_batches):
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=BATCH_SIZE,
                                        WaitTimeSeconds=0, AttributeNames=["All"]).get(
@@ -56,3 +55,13 @@ def drain(sqs: Any, queue_url: str, function: LocalFunction, *, max_batches: int
                                               ReceiptHandle=message["ReceiptHandle"],
                                               VisibilityTimeout=0)
     return result
+
+
+_arns: dict[str, str] = {}
+
+
+def _queue_arn(sqs: Any, queue_url: str) -> str:
+    if queue_url not in _arns:
+        _arns[queue_url] = sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return _arns[queue_url]

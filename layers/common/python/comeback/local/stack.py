@@ -8,13 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from comeback import wiring
+from comeback.adapters.store import Store
 from comeback.clock import SimulatedClock
 from comeback.domain.timers import SWEEP_KINDS
 from comeback.local import aws
 from comeback.local.api_server import LocalApi
 from comeback.local.functions import FUNCTION_NAMES, LocalFunction
 from comeback.local.pump import PumpResult, drain
-from comeback.settings import load
+from comeback.observability import logger
+from comeback.settings import StoreSettings, load
 
 
 @dataclass
@@ -29,12 +31,13 @@ class LocalStack:
     @classmethod
     def start(cls, *, sender_domains: list[str], clock: SimulatedClock | None = None,
               api_port: int = 0, quiet: bool = True) -> LocalStack:
-        moto, endpoint = aws.start_moto()
-        aws.use_endpoint(endpoint)
-        provisioned = aws.provision(endpoint, sender_domains=sender_domains)
+        moto = aws.MotoServer()
+        aws.use_endpoint(moto.endpoint)
+        provisioned = aws.provision(moto.endpoint, sender_domains=sender_domains)
         if quiet:
-            os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+            os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
             os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+            logger.setLevel("WARNING")
         wiring.reset()
         load.cache_clear()
         if clock is not None:
@@ -52,8 +55,8 @@ class LocalStack:
             self._moto.stop()
         wiring.reset()
 
-    def store(self) -> Any:
-        return wiring.store(self.aws.table_name)
+    def store(self) -> Store:
+        return wiring.store(load(StoreSettings))
 
     def process_events(self) -> PumpResult:
         return drain(wiring.client("sqs"), self.aws.events_queue_url, self.functions["processor"])

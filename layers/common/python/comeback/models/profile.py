@@ -13,6 +13,7 @@ CHANNELS: tuple[Channel, ...] = ("email", "sms", "push")
 
 MAX_ANONYMOUS_IDS = 10
 MAX_RECENT_ORDER_IDS = 20
+MAX_RECENT_MESSAGES = 20
 MAX_CART_LINES = 50
 MAX_TRAITS = 50
 MAX_TRAIT_BYTES = 1024
@@ -36,6 +37,8 @@ class Cart(_Model):
     cart_id: str | None = None
     currency: str = "USD"
     lines: dict[str, CartLine] = Field(default_factory=dict)
+    # When each recently removed line went, so that a late copy of an older add is ignored.
+    removed: dict[str, datetime] = Field(default_factory=dict)
     updated_at: datetime
     checkout_started_at: datetime | None = None
 
@@ -98,6 +101,9 @@ class Profile(_Model):
     # The last activity the win-back timer was set for (see domain.timers).
     reactivation_armed_for: datetime | None = None
     event_count: int = 0
+    # Short digests of the last events applied: lets a retry of an event whose run stopped
+    # half-way see that the profile already has it (see services.processing).
+    recent_messages: list[str] = Field(default_factory=list)
 
     def has_consent(self, channel: Channel) -> bool:
         decision = self.consent.get(channel)

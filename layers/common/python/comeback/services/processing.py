@@ -1,45 +1,65 @@
-"""Applying an accepted event to the profile it belongs to."""
+"""Applying an accepted event to the profile it belongs to, exactly once, without transactions.
+
+Order of writes: identity links, then the profile (optimistic lock on its version), then
+timers and the event record together. The event record is written last and means "fully
+applied";
+the profile remembers the digests of its last events, so a retry of an event whose earlier run
+stopped half-way repairs the timers and the record without counting the event twice.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Literal
 
-from comeback.adapters.store import DuplicateEvent, Store
+from comeback.adapters.store import Store
 from comeback.domain.identity import identifiers_of, resolve
 from comeback.domain.profiles import apply_event, new_profile
-from comeback.domain.timers import plan_timers
+from comeback.domain.timers import desired_timers, plan_timers
 from comeback.errors import ConcurrentUpdate
 from comeback.models.events import AcceptedEvent
+from comeback.models.profile import MAX_RECENT_MESSAGES
 from comeback.models.shop import ShopSettings
 
 MAX_ATTEMPTS = 6
+Outcome = Literal["applied", "duplicate", "repaired"]
+
+
+def message_digest(message_id: str) -> str:
+    return hashlib.sha256(message_id.encode()).hexdigest()[:12]
 
 
 def process_event(store: Store, event: AcceptedEvent, settings: ShopSettings, *,
-                  now: datetime, retention: timedelta) -> Literal["applied", "duplicate"]:
-    """Apply one event exactly once. A lost race re-reads and tries again."""
+                  now: datetime, retention: timedelta) -> Outcome:
+    """Apply one event once. A lost race re-reads and tries again."""
     message = event.parsed()
     identifiers = identifiers_of(message)
+    digest = message_digest(event.message_id)
     for _ in range(MAX_ATTEMPTS):
-        links = store.find_links(event.shop_id, identifiers)
+        links, recorded = store.read_for_event(event.shop_id, identifiers, event.message_id)
+        if recorded:
+            return "duplicate"
         profiles = store.get_profiles(event.shop_id, links.values()) if links else {}
         resolution = resolve(identifiers, links,
                              {pid: p.user_id for pid, p in profiles.items()})
         before = profiles.get(resolution.profile_id) if resolution.profile_id else None
         profile_id = resolution.profile_id or uuid.uuid4().hex
+
+        if before is not None and digest in before.recent_messages:
+            store.finish_event(event, profile_id, desired_timers(before, settings), retention)
+            return "repaired"
+
         base = before or new_profile(event.shop_id, profile_id, now)
         after = apply_event(base, message, event.timestamp, identifiers, settings, now)
+        after.recent_messages = [*after.recent_messages, digest][-MAX_RECENT_MESSAGES:]
         timers = plan_timers(before, after, settings)
         try:
-            store.commit_event(event=event, profile=after,
-                               expected_version=before.version if before else None,
-                               new_links=resolution.new_links, timers=timers,
-                               retention=retention)
-        except DuplicateEvent:
-            return "duplicate"
+            store.link_identifiers(event.shop_id, profile_id, resolution.new_links, now)
+            store.save_profile(after, before.version if before else None)
         except ConcurrentUpdate:
             continue
+        store.finish_event(event, profile_id, timers, retention)
         return "applied"
     raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} attempts")

@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine with Python 3.11+ and Node:
+#   make demo   - the main job, locally, on real shop data
+#   make test   - lint, format check and the whole test suite (what CI runs)
+# Every install step lives here: uv (pinned, from PyPI) into .tools/, the project's packages
+# into .venv/ (uv.lock), the CDK CLI into node_modules/ (package-lock.json), and the Lambda
+# dependency layer into layers/deps/build/ for the Lambda platform.
+
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+PYTHON ?= python3
+
+.PHONY: demo demo-full local test lint setup clean
+
+demo: .venv/.synced
+	$(UV) run comeback demo
+
+demo-full: .venv/.synced
+	$(UV) run comeback demo --full
+
+local: .venv/.synced
+	$(UV) run comeback local
+
+test: .venv/.synced node_modules/.installed layers/deps/build/.built
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run pytest
+
+setup: .venv/.synced node_modules/.installed layers/deps/build/.built
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+layers/deps/build/.built: .venv/.synced layers/deps/requirements.txt scripts/build_deps_layer.py
+	$(UV) run python scripts/build_deps_layer.py
+	touch $@
+
+clean:
+	rm -rf .tools .venv node_modules layers/deps/build cdk.out out

@@ -1,0 +1,73 @@
+"""Shared fixtures: one local stack (moto's server on 127.0.0.1, the real handlers behind a
+real HTTP server, a simulated clock) for the integration and end-to-end tests."""
+
+import base64
+import itertools
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from comeback.clock import SimulatedClock
+from comeback.models.shop import ShopSettings
+from comeback.services.shops import ShopKeys, create_shop
+
+SENDER_DOMAIN = "shop.example.com"
+START = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
+_shop_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    from comeback.local.stack import LocalStack
+
+    local = LocalStack.start(sender_domains=[SENDER_DOMAIN], clock=SimulatedClock(START))
+    yield local
+    local.stop()
+
+
+@dataclass
+class ShopClient:
+    """A shop as seen from outside: its keys and the tracking API over HTTP."""
+
+    keys: ShopKeys
+    api_url: str
+
+    @property
+    def shop_id(self) -> str:
+        return self.keys.shop_id
+
+    def post(self, path, body, *, key=None, headers=None, raw=None):
+        data = raw if raw is not None else json.dumps(body).encode()
+        auth = base64.b64encode(f"{key if key is not None else self.keys.write_key}:".encode())
+        request = urllib.request.Request(
+            self.api_url + path, data=data, method="POST",
+            headers={"Content-Type": "application/json", "Authorization": "Basic "
+                     + auth.decode(), **(headers or {})})
+        return _send(request)
+
+    def get(self, path):
+        return _send(urllib.request.Request(self.api_url + path, method="GET"))
+
+
+def _send(request):
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture
+def shop(stack):
+    """A fresh shop for each test, so tests never see each other's data."""
+    number = next(_shop_numbers)
+    keys = create_shop(stack.store(), shop_id=f"shop-{number}", name=f"Test Shop {number}",
+                       settings=ShopSettings(from_address=f"hello@{SENDER_DOMAIN}",
+                                             site_url="https://shop.example.com"),
+                       now=stack.clock.now())
+    stack.clock.set(START)
+    return ShopClient(keys=keys, api_url=stack.api.url)
