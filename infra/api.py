@@ -9,7 +9,6 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from comeback.routes import ROUTES
@@ -19,7 +18,7 @@ from constructs import Construct
 from infra.lambdas import LOG_RETENTION, ComebackFunction, FunctionDefaults, settings_environment
 from infra.nag import acknowledge
 from infra.queues import WorkQueue
-from infra.storage import grant_table_access
+from infra.storage import Storage
 
 # API Gateway stops waiting for an integration after 30 s; both handlers answer within a second.
 HANDLER_TIMEOUT_SECONDS = 10
@@ -83,7 +82,7 @@ class Api(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        table: dynamodb.TableV2,
+        storage: Storage,
         events: WorkQueue,
         signing_secret: secretsmanager.ISecret,
         defaults: FunctionDefaults,
@@ -100,11 +99,12 @@ class Api(Construct):
             timeout=timeout,
             environment=settings_environment(
                 IntakeSettings,
-                table_name=table.table_name,
+                **storage.table_names,
                 events_queue_url=events.queue.queue_url,
             ),
         )
-        grant_table_access(table, self.intake)
+        # It only looks up write keys; the timers table name is in its settings, unused.
+        storage.grant(storage.table, self.intake)
         events.queue.grant_send_messages(self.intake.function)
 
         self.unsubscribe = ComebackFunction(
@@ -116,11 +116,12 @@ class Api(Construct):
             timeout=timeout,
             environment=settings_environment(
                 UnsubscribeSettings,
-                table_name=table.table_name,
+                **storage.table_names,
                 signing_secret_arn=signing_secret.secret_arn,
             ),
         )
-        grant_table_access(table, self.unsubscribe, write=True)
+        # Records the opt-out on the profile; it touches no timer.
+        storage.grant(storage.table, self.unsubscribe, write=True)
         signing_secret.grant_read(self.unsubscribe.function)
 
         self.http_api = apigwv2.HttpApi(

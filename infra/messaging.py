@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -16,7 +15,7 @@ from constructs import Construct
 from infra.lambdas import ComebackFunction, FunctionDefaults, settings_environment
 from infra.nag import acknowledge
 from infra.queues import WorkQueue, consumer_timeout
-from infra.storage import grant_table_access
+from infra.storage import Storage
 
 SIGNING_KEY_LENGTH = 64
 # Bounces come back to `bounce.<domain>`, so the From domain's own MX records stay untouched.
@@ -76,7 +75,7 @@ class Messaging(Construct):
         construct_id: str,
         *,
         sender_domain: str,
-        table: dynamodb.TableV2,
+        storage: Storage,
         send: WorkQueue,
         signing_secret: secretsmanager.ISecret,
         public_base_url: str,
@@ -126,14 +125,16 @@ class Messaging(Construct):
             timeout=consumer_timeout(send.spec),
             environment=settings_environment(
                 SenderSettings,
-                table_name=table.table_name,
+                **storage.table_names,
                 signing_secret_arn=signing_secret.secret_arn,
                 public_base_url=public_base_url,
                 ses_configuration_set=self.configuration_set.configuration_set_name,
             ),
         )
         sender = self.sender.function
-        grant_table_access(table, self.sender, write=True)
+        # Writes send records and caps (main table) and settles the timers it sends for.
+        storage.grant(storage.table, self.sender, write=True)
+        storage.grant(storage.timers_table, self.sender, write=True)
         signing_secret.grant_read(sender)
         self.identity.grant(sender, *SES_SEND_ACTIONS)
         # Sending through a configuration set is authorized on the set as well as the identity.

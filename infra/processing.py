@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda_event_sources as event_sources
 from comeback.settings import ProcessorSettings
 from constructs import Construct
 
 from infra.lambdas import ComebackFunction, FunctionDefaults, settings_environment
 from infra.queues import WorkQueue, consumer_timeout
-from infra.storage import grant_table_access
+from infra.storage import Storage
 
 BATCH_SIZE = 10
 MAX_BATCHING_WINDOW_SECONDS = 1
@@ -25,7 +24,7 @@ class Processing(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        table: dynamodb.TableV2,
+        storage: Storage,
         events: WorkQueue,
         defaults: FunctionDefaults,
     ) -> None:
@@ -37,9 +36,11 @@ class Processing(Construct):
             defaults=defaults,
             description="Applies accepted events to profiles, carts and journeys",
             timeout=consumer_timeout(events.spec),
-            environment=settings_environment(ProcessorSettings, table_name=table.table_name),
+            environment=settings_environment(ProcessorSettings, **storage.table_names),
         )
-        grant_table_access(table, self.processor, write=True)
+        # Applies events to profiles (main table) and sets or cancels their timers.
+        storage.grant(storage.table, self.processor, write=True)
+        storage.grant(storage.timers_table, self.processor, write=True)
         self.processor.function.add_event_source(
             event_sources.SqsEventSource(
                 events.queue,

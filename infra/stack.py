@@ -37,26 +37,27 @@ class ComebackStack(Stack):
         self.storage = Storage(self, "Storage")
         self.queues = Queues(self, "Queues")
         self.signing_key = SigningKey(self, "SigningKey")
-        table = self.storage.table
         defaults = FunctionDefaults(functions_dir=sources.functions_dir, layers=self.layers.all)
 
         self.processing = Processing(
-            self, "Processing", table=table, events=self.queues.events, defaults=defaults
+            self, "Processing", storage=self.storage, events=self.queues.events, defaults=defaults
         )
         self.api = Api(
             self,
             "Api",
-            table=table,
+            storage=self.storage,
             events=self.queues.events,
             signing_secret=self.signing_key.secret,
             defaults=defaults,
         )
-        self.sweeps = Sweeps(self, "Sweeps", table=table, send=self.queues.send, defaults=defaults)
+        self.sweeps = Sweeps(
+            self, "Sweeps", storage=self.storage, send=self.queues.send, defaults=defaults
+        )
         self.messaging = Messaging(
             self,
             "Messaging",
             sender_domain=sender_domain,
-            table=table,
+            storage=self.storage,
             send=self.queues.send,
             signing_secret=self.signing_key.secret,
             public_base_url=self.api.base_url,

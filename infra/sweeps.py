@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import Duration
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from comeback.domain.timers import CART_RECOVERY, REACTIVATION, SWEEP_KINDS
@@ -14,7 +13,7 @@ from constructs import Construct
 
 from infra.lambdas import ComebackFunction, FunctionDefaults, settings_environment
 from infra.queues import WorkQueue
-from infra.storage import grant_table_access
+from infra.storage import Storage
 
 # The sweep handler reads `event[SWEEP_EVENT_KEY]` to know which sweep kind to run.
 SWEEP_EVENT_KEY = "sweep"
@@ -46,7 +45,7 @@ class Sweeps(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        table: dynamodb.TableV2,
+        storage: Storage,
         send: WorkQueue,
         defaults: FunctionDefaults,
     ) -> None:
@@ -61,13 +60,15 @@ class Sweeps(Construct):
             description="Claims due timers and queues the message jobs",
             timeout=Duration.minutes(SWEEP_TIMEOUT_MINUTES),
             environment=settings_environment(
-                SweepSettings, table_name=table.table_name, send_queue_url=send.queue.queue_url
+                SweepSettings, **storage.table_names, send_queue_url=send.queue.queue_url
             ),
             # The schedule is the retry: an immediate retry would only overlap the next run, and
             # claims are conditional writes, so nothing due is lost when a run fails.
             retry_attempts=0,
         )
-        grant_table_access(table, self.sweep, write=True)
+        # Reads shops and profiles; queries the due index and claims timers (conditional writes).
+        storage.grant(storage.table, self.sweep)
+        storage.grant(storage.timers_table, self.sweep, write=True)
         send.queue.grant_send_messages(self.sweep.function)
 
         self.rules = [
