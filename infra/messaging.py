@@ -21,6 +21,8 @@ SIGNING_KEY_LENGTH = 64
 # Bounces come back to `bounce.<domain>`, so the From domain's own MX records stay untouched.
 MAIL_FROM_SUBDOMAIN = "bounce"
 MAIL_FROM_MX_PRIORITY = 10
+# The From address of shops that set none of their own.
+DEFAULT_FROM_LOCAL_PART = "no-reply"
 SPF_FOR_SES = '"v=spf1 include:amazonses.com ~all"'
 
 BATCH_SIZE = 10
@@ -91,6 +93,8 @@ class Messaging(Construct):
             sending_enabled=True,
         )
         mail_from_domain = f"{MAIL_FROM_SUBDOMAIN}.{sender_domain}"
+        # Any address at the verified domain identity may send; shops may set their own.
+        self.default_from_address = f"{DEFAULT_FROM_LOCAL_PART}@{sender_domain}"
         self.identity = ses.EmailIdentity(
             self,
             "Identity",
@@ -129,6 +133,7 @@ class Messaging(Construct):
                 signing_secret_arn=signing_secret.secret_arn,
                 public_base_url=public_base_url,
                 ses_configuration_set=self.configuration_set.configuration_set_name,
+                default_from_address=self.default_from_address,
             ),
         )
         sender = self.sender.function
