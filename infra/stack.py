@@ -91,7 +91,18 @@ class ComebackStack(Stack):
             value=self.monitoring.topic.topic_arn,
             description="Subscribe to this SNS topic to receive alarms",
         )
-        CfnOutput(self, "TableName", value=self.storage.table.table_name)
+        CfnOutput(
+            self,
+            "TableName",
+            value=self.storage.table.table_name,
+            description="DynamoDB table of shops, profiles, events and send records",
+        )
+        CfnOutput(
+            self,
+            "TimersTableName",
+            value=self.storage.timers_table.table_name,
+            description="DynamoDB table of pending timers, with the due index",
+        )
         CfnOutput(
             self,
             "SesConfigurationSet",
