@@ -10,6 +10,17 @@ TEST_SENDER_DOMAIN = "mail.shop.test"
 FUNCTION_NAMES = ("intake", "processor", "sweep", "sender", "unsubscribe")
 PLACEHOLDER_HANDLER = "def handler(event, context):\n    return None\n"
 
+READ = "read"
+READ_WRITE = "read_write"
+# What each function may do on the main table and on the timers table (absent: nothing).
+TABLE_ACCESS: dict[str, dict[str, str]] = {
+    "intake": {"table": READ},
+    "processor": {"table": READ_WRITE, "timers_table": READ_WRITE},
+    "sweep": {"table": READ, "timers_table": READ_WRITE},
+    "sender": {"table": READ_WRITE, "timers_table": READ_WRITE},
+    "unsubscribe": {"table": READ_WRITE},
+}
+
 
 def cdk_context(**overrides: object) -> dict[str, object]:
     """The context cdk.json gives the CLI (feature flags included), plus test settings."""

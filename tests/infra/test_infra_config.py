@@ -66,12 +66,22 @@ def test_cdk_json_keeps_the_cli_offline_and_runs_the_app_in_the_project_venv() -
 
 
 def test_settings_environment_names_variables_as_the_settings_model_reads_them() -> None:
-    environment = settings_environment(IntakeSettings, table_name="t", events_queue_url="q")
-    assert environment == {"COMEBACK_TABLE_NAME": "t", "COMEBACK_EVENTS_QUEUE_URL": "q"}
+    environment = settings_environment(
+        IntakeSettings, table_name="t", timers_table_name="tt", events_queue_url="q"
+    )
+    assert environment == {
+        "COMEBACK_TABLE_NAME": "t",
+        "COMEBACK_TIMERS_TABLE_NAME": "tt",
+        "COMEBACK_EVENTS_QUEUE_URL": "q",
+    }
 
 
 def test_settings_environment_refuses_unknown_and_missing_settings() -> None:
     with pytest.raises(ValueError, match="no such setting"):
-        settings_environment(IntakeSettings, table_name="t", events_queue_url="q", typo="x")
+        settings_environment(
+            IntakeSettings, table_name="t", timers_table_name="tt", events_queue_url="q", typo="x"
+        )
     with pytest.raises(ValueError, match=r"no value for required setting \['events_queue_url'\]"):
-        settings_environment(IntakeSettings, table_name="t")
+        settings_environment(IntakeSettings, table_name="t", timers_table_name="tt")
+    with pytest.raises(ValueError, match=r"\['timers_table_name'\]"):
+        settings_environment(IntakeSettings, table_name="t", events_queue_url="q")

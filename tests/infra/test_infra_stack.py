@@ -19,18 +19,27 @@ from aws_cdk.assertions import Match, Template
 from comeback.routes import ROUTES
 from comeback.schema import (
     DEAD_LETTER_RETENTION_DAYS,
+    DUE_INDEX,
     EVENTS_QUEUE,
     SEND_QUEUE,
     TABLE,
+    TIMERS_TABLE,
+    TableSpec,
     dynamodb_create_table_args,
 )
 from constructs import IConstruct
-from infra_support import FUNCTION_NAMES, TEST_SENDER_DOMAIN, cdk_context
+from infra_support import (
+    FUNCTION_NAMES,
+    READ_WRITE,
+    TABLE_ACCESS,
+    TEST_SENDER_DOMAIN,
+    cdk_context,
+)
 
 from infra import REPO_ROOT
 from infra.deps_layer import PYTHON_VERSION, STAMP_NAME
 from infra.lambdas import HANDLER, HANDLER_FILE, MissingSourceError, SourcePaths
-from infra.messaging import MAIL_FROM_SUBDOMAIN
+from infra.messaging import DEFAULT_FROM_LOCAL_PART, MAIL_FROM_SUBDOMAIN
 from infra.queues import VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT
 from infra.stack import ComebackStack
 from infra.sweeps import SWEEP_EVENT_KEY, SWEEP_TIMEOUT_MINUTES, SWEEPS
@@ -40,6 +49,12 @@ SECONDS_PER_DAY = 86_400
 SECONDS_PER_MINUTE = 60
 LOG_RETENTION_DAYS = 30
 API_GATEWAY_MAX_TIMEOUT_SECONDS = 30
+
+# Both tables, by their attribute on `Storage`, with the schema each one is built from.
+TABLES = {"table": TABLE, "timers_table": TIMERS_TABLE}
+TABLE_VARIABLES = {"table": "COMEBACK_TABLE_NAME", "timers_table": "COMEBACK_TIMERS_TABLE_NAME"}
+# Actions `grant_read_write_data` adds beyond reading.
+WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 
 POWERTOOLS_VARIABLES = {
     "POWERTOOLS_SERVICE_NAME": "comeback",
@@ -54,6 +69,7 @@ FUNCTION_VARIABLES = {
         "COMEBACK_SIGNING_SECRET_ARN",
         "COMEBACK_PUBLIC_BASE_URL",
         "COMEBACK_SES_CONFIGURATION_SET",
+        "COMEBACK_DEFAULT_FROM_ADDRESS",
     },
     "unsubscribe": {"COMEBACK_SIGNING_SECRET_ARN"},
 }
@@ -109,29 +125,62 @@ def synth(sources: SourcePaths, tmp_path_factory: pytest.TempPathFactory) -> Syn
     )
 
 
-def test_table_keys_indexes_and_ttl_come_from_the_shared_schema(synth: Synth) -> None:
+def test_two_tables(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::DynamoDB::GlobalTable", len(TABLES))
+
+
+@pytest.mark.parametrize(("attribute", "spec"), TABLES.items(), ids=TABLES)
+def test_table_keys_and_indexes_come_from_the_shared_schema(
+    synth: Synth, attribute: str, spec: TableSpec
+) -> None:
     # Given the table definition the local runner creates on moto
-    local_table = dynamodb_create_table_args("any")
+    local_table = dynamodb_create_table_args("any", spec)
     # Then the deployed table has the very same keys, attributes and indexes
-    synth.template.resource_count_is("AWS::DynamoDB::GlobalTable", 1)
-    properties = synth.resource(synth.stack.storage.table)["Properties"]
+    properties = synth.resource(getattr(synth.stack.storage, attribute))["Properties"]
     assert properties["KeySchema"] == local_table["KeySchema"]
     assert sorted(properties["AttributeDefinitions"], key=str) == sorted(
         local_table["AttributeDefinitions"], key=str
     )
-    assert properties["GlobalSecondaryIndexes"] == local_table["GlobalSecondaryIndexes"]
-    assert [index["IndexName"] for index in properties["GlobalSecondaryIndexes"]] == [
-        index.name for index in TABLE.indexes
-    ]
+    assert properties.get("GlobalSecondaryIndexes") == local_table.get("GlobalSecondaryIndexes")
+
+
+def test_main_table_expires_items_and_has_no_index(synth: Synth) -> None:
+    properties = synth.resource(synth.stack.storage.table)["Properties"]
     assert properties["TimeToLiveSpecification"] == {
         "AttributeName": TABLE.ttl_attribute,
         "Enabled": True,
     }
+    assert "GlobalSecondaryIndexes" not in properties
+    assert "LocalSecondaryIndexes" not in properties
 
 
-def test_table_is_on_demand_encrypted_recoverable_and_retained(synth: Synth) -> None:
+def test_timers_table_has_the_due_index_and_no_ttl(synth: Synth) -> None:
+    properties = synth.resource(synth.stack.storage.timers_table)["Properties"]
+    assert TIMERS_TABLE.ttl_attribute is None
+    assert "TimeToLiveSpecification" not in properties
+    (index,) = properties["GlobalSecondaryIndexes"]
+    assert index == {
+        "IndexName": DUE_INDEX.name,
+        "KeySchema": [
+            {"AttributeName": DUE_INDEX.partition_key, "KeyType": "HASH"},
+            {"AttributeName": DUE_INDEX.sort_key, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+def test_main_table_keeps_its_logical_id(synth: Synth) -> None:
+    # Renaming its construct would make CloudFormation create a new, empty table.
+    assert synth.stack.storage.table.node.id == "Table"
+    assert synth.logical_id(synth.stack.storage.table).startswith("StorageTable")
+
+
+@pytest.mark.parametrize("attribute", TABLES)
+def test_table_is_on_demand_encrypted_recoverable_and_retained(
+    synth: Synth, attribute: str
+) -> None:
     # Then the table survives the stack and can be restored to any point in time
-    resource = synth.resource(synth.stack.storage.table)
+    resource = synth.resource(getattr(synth.stack.storage, attribute))
     properties = resource["Properties"]
     assert resource["DeletionPolicy"] == "Retain"
     assert resource["UpdateReplacePolicy"] == "Retain"
@@ -211,12 +260,57 @@ def test_function_environment(synth: Synth, name: str) -> None:
     variables = synth.resource(synth.stack.functions[name])["Properties"]["Environment"][
         "Variables"
     ]
-    # Then every function knows the table and Powertools settings, plus its own settings
-    expected = {*POWERTOOLS_VARIABLES, "COMEBACK_TABLE_NAME", *FUNCTION_VARIABLES[name]}
+    # Then every function knows both tables and Powertools settings, plus its own settings
+    expected = {*POWERTOOLS_VARIABLES, *TABLE_VARIABLES.values(), *FUNCTION_VARIABLES[name]}
     assert set(variables) == expected
-    assert variables["COMEBACK_TABLE_NAME"] == ref(synth.logical_id(synth.stack.storage.table))
+    for attribute, variable in TABLE_VARIABLES.items():
+        table = getattr(synth.stack.storage, attribute)
+        assert variables[variable] == ref(synth.logical_id(table))
     for key, value in POWERTOOLS_VARIABLES.items():
         assert variables[key] == value
+
+
+def _table_actions(synth: Synth, name: str) -> dict[str, set[str]]:
+    """The DynamoDB actions a function's policy allows, by table attribute and index wildcard."""
+    function = synth.stack.functions[name]
+    role_id = synth.resource(function)["Properties"]["Role"]["Fn::GetAtt"][0]
+    arns = {}
+    for attribute in TABLES:
+        table_arn = get_att(synth.logical_id(getattr(synth.stack.storage, attribute)), "Arn")
+        arns[json.dumps(table_arn)] = attribute
+        arns[json.dumps({"Fn::Join": ["", [table_arn, "/index/*"]]})] = f"{attribute}/index/*"
+    actions: dict[str, set[str]] = {}
+    for _, policy in synth.of_type("AWS::IAM::Policy"):
+        if ref(role_id) not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            statement_actions = statement["Action"]
+            if isinstance(statement_actions, str):
+                statement_actions = [statement_actions]
+            resources = statement["Resource"]
+            if not isinstance(resources, list):
+                resources = [resources]
+            for resource in resources:
+                if (table := arns.get(json.dumps(resource))) is not None:
+                    actions.setdefault(table, set()).update(
+                        action for action in statement_actions if action.startswith("dynamodb:")
+                    )
+    return actions
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_each_function_may_use_only_the_tables_it_needs(synth: Synth, name: str) -> None:
+    actions = _table_actions(synth, name)
+    wanted = TABLE_ACCESS[name]
+    # Then it may use exactly the tables it needs (an index with its own table)...
+    expected_resources = set(wanted)
+    expected_resources |= {f"{table}/index/*" for table in wanted if TABLES[table].indexes}
+    assert set(actions) == expected_resources
+    # ...and write to those it must write to, only
+    for table, access in wanted.items():
+        assert "dynamodb:Query" in actions[table]
+        expected_writes = WRITE_ACTIONS if access == READ_WRITE else set()
+        assert actions[table] & WRITE_ACTIONS == expected_writes, table
 
 
 def test_sender_links_point_at_the_http_api(synth: Synth) -> None:
@@ -231,6 +325,17 @@ def test_sender_links_point_at_the_http_api(synth: Synth) -> None:
     assert variables["COMEBACK_SIGNING_SECRET_ARN"] == ref(
         synth.logical_id(synth.stack.signing_key.secret)
     )
+
+
+def test_sender_default_from_address_is_at_the_sender_domain(synth: Synth) -> None:
+    variables = synth.resource(synth.stack.functions["sender"])["Properties"]["Environment"][
+        "Variables"
+    ]
+    expected = f"{DEFAULT_FROM_LOCAL_PART}@{TEST_SENDER_DOMAIN}"
+    assert variables["COMEBACK_DEFAULT_FROM_ADDRESS"] == expected
+    # The SES identity is that domain, so any address at it may send
+    identity = synth.resource(synth.stack.messaging.identity)["Properties"]
+    assert expected.endswith("@" + identity["EmailIdentity"])
 
 
 @pytest.mark.parametrize(
@@ -396,6 +501,14 @@ def test_outputs_list_the_api_url_and_every_dns_record_to_add(synth: Synth) -> N
         f'{MAIL_FROM_SUBDOMAIN}.{TEST_SENDER_DOMAIN} TXT "v=spf1 include:amazonses.com ~all"'
     )
     assert "feedback-smtp." in json.dumps(outputs["DnsRecordMailFromMx"]["Value"])
+
+
+def test_outputs_name_both_tables(synth: Synth) -> None:
+    outputs = synth.outputs
+    assert outputs["TableName"]["Value"] == ref(synth.logical_id(synth.stack.storage.table))
+    assert outputs["TimersTableName"]["Value"] == ref(
+        synth.logical_id(synth.stack.storage.timers_table)
+    )
 
 
 def _alarms_on(synth: Synth, metric_name: str) -> list[dict[str, Any]]:
