@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 PYTHON ?= python3
 
-.PHONY: demo demo-full local test lint setup clean
+.PHONY: demo demo-full local test bench synth deploy setup clean
 
 demo: .venv/.synced
 	$(UV) run comeback demo
@@ -24,6 +24,16 @@ test: .venv/.synced node_modules/.installed layers/deps/build/.built
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run pytest
+
+bench: .venv/.synced
+	$(UV) run python bench/run.py
+
+# The CDK CLI runs `uv run python app.py` (cdk.json); .tools/bin puts the pinned uv on PATH.
+synth: setup
+	PATH="$(CURDIR)/.tools/bin:$$PATH" npx --no-install cdk synth $(CDK_ARGS)
+
+deploy: setup
+	PATH="$(CURDIR)/.tools/bin:$$PATH" npx --no-install cdk deploy $(CDK_ARGS)
 
 setup: .venv/.synced node_modules/.installed layers/deps/build/.built
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-
 from comeback.clock import SimulatedClock
 from comeback.models.shop import ShopSettings
 from comeback.services.shops import ShopKeys, create_shop
@@ -44,9 +43,15 @@ class ShopClient:
         data = raw if raw is not None else json.dumps(body).encode()
         auth = base64.b64encode(f"{key if key is not None else self.keys.write_key}:".encode())
         request = urllib.request.Request(
-            self.api_url + path, data=data, method="POST",
-            headers={"Content-Type": "application/json", "Authorization": "Basic "
-                     + auth.decode(), **(headers or {})})
+            self.api_url + path,
+            data=data,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": "Basic " + auth.decode(),
+                **(headers or {}),
+            },
+        )
         return _send(request)
 
     def get(self, path):
@@ -65,9 +70,14 @@ def _send(request):
 def shop(stack):
     """A fresh shop for each test, so tests never see each other's data."""
     number = next(_shop_numbers)
-    keys = create_shop(stack.store(), shop_id=f"shop-{number}", name=f"Test Shop {number}",
-                       settings=ShopSettings(from_address=f"hello@{SENDER_DOMAIN}",
-                                             site_url="https://shop.example.com"),
-                       now=stack.clock.now())
     stack.clock.set(START)
+    keys = create_shop(
+        stack.store(),
+        shop_id=f"shop-{number}",
+        name=f"Test Shop {number}",
+        settings=ShopSettings(
+            from_address=f"hello@{SENDER_DOMAIN}", site_url="https://shop.example.com"
+        ),
+        now=stack.clock.now(),
+    )
     return ShopClient(keys=keys, api_url=stack.api.url)

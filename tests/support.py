@@ -9,10 +9,12 @@ def sent_emails(stack, recipient):
     """Emails SES accepted for one recipient, parsed, read back from moto's server."""
     with urllib.request.urlopen(f"{stack.aws.endpoint}/moto-api/data.json") as response:
         data = json.loads(response.read())
-    messages = {m["id"]: m for m in data.get("ses", {}).get("RawMessage", [])
-                if recipient in m["destinations"]}
-    return [message_from_string(m["raw_data"], policy=policy.default)
-            for m in messages.values()]
+    messages = {
+        m["id"]: m
+        for m in data.get("ses", {}).get("RawMessage", [])
+        if recipient in m["destinations"]
+    }
+    return [message_from_string(m["raw_data"], policy=policy.default) for m in messages.values()]
 
 
 def profile_of(stack, shop_id, user_id):

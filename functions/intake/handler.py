@@ -29,8 +29,12 @@ def handler(event: dict, context: LambdaContext) -> dict:
             publisher=QueuePublisher(wiring.client("sqs"), settings.events_queue_url),
             received_at=wiring.clock().now(),
         )
-        logger.info("events accepted", shop_id=outcome.shop_id, accepted=outcome.accepted,
-                    rejected=outcome.rejected)
+        logger.info(
+            "events accepted",
+            shop_id=outcome.shop_id,
+            accepted=outcome.accepted,
+            rejected=outcome.rejected,
+        )
         metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=outcome.accepted)
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=outcome.rejected)
         return json_response(outcome.status, outcome.body)

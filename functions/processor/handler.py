@@ -28,9 +28,13 @@ def apply_record(record: SQSRecord) -> str:
     shop = wiring.shop(settings, event.shop_id)
     if shop is None:
         raise NotFound(f"shop {event.shop_id} does not exist")  # retried, then dead-lettered
-    outcome = process_event(wiring.store(settings), event, shop.settings,
-                            now=wiring.clock().now(),
-                            retention=settings.event_retention)
+    outcome = process_event(
+        wiring.store(settings),
+        event,
+        shop.settings,
+        now=wiring.clock().now(),
+        retention=settings.event_retention,
+    )
     metrics.add_metric(name=f"Events{outcome.title()}", unit=MetricUnit.Count, value=1)
     logger.debug("event processed", shop_id=event.shop_id, outcome=outcome)
     return outcome
@@ -39,5 +43,6 @@ def apply_record(record: SQSRecord) -> str:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=apply_record, processor=batch,
-                                    context=context)
+    return process_partial_response(
+        event=event, record_handler=apply_record, processor=batch, context=context
+    )

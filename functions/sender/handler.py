@@ -22,8 +22,12 @@ batch = BatchProcessor(event_type=EventType.SQS)
 def deliver_record(record: SQSRecord) -> str:
     settings = load(SenderSettings)
     job = MessageJob.model_validate(loads(record.body))
-    outcome = deliver(wiring.sender_context(settings), job,
-                      wiring.shop(settings, job.shop_id), wiring.clock().now())
+    outcome = deliver(
+        wiring.sender_context(settings),
+        job,
+        wiring.shop(settings, job.shop_id),
+        wiring.clock().now(),
+    )
     logger.info("job delivered", shop_id=job.shop_id, kind=job.kind, outcome=outcome)
     metric = "MessagesSent" if outcome == "sent" else "MessagesNotSent"
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
@@ -33,5 +37,6 @@ def deliver_record(record: SQSRecord) -> str:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=deliver_record, processor=batch,
-                                    context=context)
+    return process_partial_response(
+        event=event, record_handler=deliver_record, processor=batch, context=context
+    )

@@ -19,11 +19,16 @@ def handler(event: dict, context: LambdaContext) -> dict:
     kind = event.get("sweep")
     if kind not in SWEEP_KINDS:
         raise InvalidInput(f"unknown sweep {kind!r}; expected one of {SWEEP_KINDS}")
-    result = sweep(wiring.store(settings),
-                   QueuePublisher(wiring.client("sqs"), settings.send_queue_url), kind,
-                   now=wiring.clock().now(), lease=settings.claim_lease,
-                   max_items=settings.max_items_per_run)
-    logger.info("sweep finished", kind=kind, shops=result.shops, due=result.due,
-                claimed=result.claimed)
+    result = sweep(
+        wiring.store(settings),
+        QueuePublisher(wiring.client("sqs"), settings.send_queue_url),
+        kind,
+        now=wiring.clock().now(),
+        lease=settings.claim_lease,
+        max_items=settings.max_items_per_run,
+    )
+    logger.info(
+        "sweep finished", kind=kind, shops=result.shops, due=result.due, claimed=result.claimed
+    )
     metrics.add_metric(name="TimersClaimed", unit=MetricUnit.Count, value=result.claimed)
     return {"sweep": kind, "shops": result.shops, "due": result.due, "claimed": result.claimed}

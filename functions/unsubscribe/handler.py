@@ -24,8 +24,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         claim = unsubscribing.check_token(token, wiring.signing_key(settings.signing_secret_arn))
         if request.method != "POST":
             return html_response(200, pages.confirm_unsubscribe(token or ""))
-        unsubscribing.unsubscribe(wiring.store(settings), claim,
-                                  wiring.clock().now())
+        unsubscribing.unsubscribe(wiring.store(settings), claim, wiring.clock().now())
         logger.info("unsubscribed", shop_id=claim.shop_id, channel=claim.channel)
         metrics.add_metric(name="Unsubscribes", unit=MetricUnit.Count, value=1)
         return html_response(200, pages.unsubscribed())

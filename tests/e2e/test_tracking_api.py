@@ -23,24 +23,44 @@ def test_bad_input_gets_a_400_that_says_what_is_wrong(stack, shop):
     assert status == 400 and "event" in json.loads(body)["message"]
     status, body = shop.post("/v1/identify", {"traits": {"name": "x"}})
     assert status == 400 and "userId or anonymousId" in json.loads(body)["message"]
-    status, body = shop.post("/v1/batch", {"batch": [{"type": "track", "userId": "u",
-                                                      "event": "E", "properties":
-                                                      {"x": "y" * 40_000}}]})
+    status, body = shop.post(
+        "/v1/batch",
+        {
+            "batch": [
+                {"type": "track", "userId": "u", "event": "E", "properties": {"x": "y" * 40_000}}
+            ]
+        },
+    )
     assert status == 400 and "32 KB" in body
     status, _ = shop.post("/v1/batch", None, raw=b"x" * (600 * 1024))
     assert status == 400
 
 
 def test_a_gzipped_batch_with_one_bad_event_keeps_the_good_ones(stack, shop):
-    body = {"batch": [
-        {"type": "identify", "userId": "u1", "messageId": "m1",
-         "traits": {"email": "one@example.com"}},
-        {"type": "track", "userId": "u1", "messageId": "m2"},
-        {"type": "track", "userId": "u1", "messageId": "m3", "event": "Order Completed",
-         "properties": {"order_id": "o1", "total": 12.34}},
-    ]}
-    status, answer = shop.post("/v1/batch", None, raw=gzip.compress(json.dumps(body).encode()),
-                               headers={"Content-Encoding": "gzip"})
+    body = {
+        "batch": [
+            {
+                "type": "identify",
+                "userId": "u1",
+                "messageId": "m1",
+                "traits": {"email": "one@example.com"},
+            },
+            {"type": "track", "userId": "u1", "messageId": "m2"},
+            {
+                "type": "track",
+                "userId": "u1",
+                "messageId": "m3",
+                "event": "Order Completed",
+                "properties": {"order_id": "o1", "total": 12.34},
+            },
+        ]
+    }
+    status, answer = shop.post(
+        "/v1/batch",
+        None,
+        raw=gzip.compress(json.dumps(body).encode()),
+        headers={"Content-Encoding": "gzip"},
+    )
     assert status == 200
     answer = json.loads(answer)
     assert answer["accepted"] == 2
@@ -52,8 +72,12 @@ def test_a_gzipped_batch_with_one_bad_event_keeps_the_good_ones(stack, shop):
 
 
 def test_a_retried_message_changes_nothing(stack, shop):
-    order = {"userId": "u1", "messageId": "order-1", "event": "Order Completed",
-             "properties": {"total": 10}}
+    order = {
+        "userId": "u1",
+        "messageId": "order-1",
+        "event": "Order Completed",
+        "properties": {"total": 10},
+    }
     for _ in range(3):
         assert shop.post("/v1/track", order)[0] == 200
     stack.process_events()
@@ -79,11 +103,18 @@ def test_a_shops_write_key_never_reaches_another_shops_data(stack, shop):
 
     # Given the same user id in two shops
     other = _other_shop(stack)
-    shop.post("/v1/track", {"userId": "same", "event": "Order Completed",
-                            "properties": {"total": 1}})
-    other.post("/v1/track", {"userId": "same", "event": "Order Completed",
-                             "properties": {"total": 1000, "shopId": shop.shop_id},
-                             "context": {"shop_id": shop.shop_id}})
+    shop.post(
+        "/v1/track", {"userId": "same", "event": "Order Completed", "properties": {"total": 1}}
+    )
+    other.post(
+        "/v1/track",
+        {
+            "userId": "same",
+            "event": "Order Completed",
+            "properties": {"total": 1000, "shopId": shop.shop_id},
+            "context": {"shop_id": shop.shop_id},
+        },
+    )
     stack.process_events()
     # Then each shop has its own profile with its own order
     assert str(profile_of(stack, shop.shop_id, "same").orders.revenue) == "1"
@@ -96,13 +127,17 @@ def test_unknown_routes_are_404(stack, shop):
 
 
 def _other_shop(stack):
-    from tests.conftest import SENDER_DOMAIN, ShopClient, _shop_numbers
-
     from comeback.models.shop import ShopSettings
     from comeback.services.shops import create_shop
 
+    from tests.conftest import SENDER_DOMAIN, ShopClient, _shop_numbers
+
     number = next(_shop_numbers)
-    keys = create_shop(stack.store(), shop_id=f"shop-{number}", name="Other",
-                       settings=ShopSettings(from_address=f"hello@{SENDER_DOMAIN}"),
-                       now=stack.clock.now())
+    keys = create_shop(
+        stack.store(),
+        shop_id=f"shop-{number}",
+        name="Other",
+        settings=ShopSettings(from_address=f"hello@{SENDER_DOMAIN}"),
+        now=stack.clock.now(),
+    )
     return ShopClient(keys=keys, api_url=stack.api.url)

@@ -9,8 +9,9 @@ def message(**fields):
 
 
 def test_identifiers_are_normalised_and_ordered_by_precedence():
-    ids = identifiers_of(message(anonymousId="a1", userId="u1",
-                                 traits={"email": " Ann@Example.COM"}))
+    ids = identifiers_of(
+        message(anonymousId="a1", userId="u1", traits={"email": " Ann@Example.COM"})
+    )
     assert ids == ["user:u1", "email:ann@example.com", "anon:a1"]
 
 
@@ -35,7 +36,8 @@ def test_a_device_used_by_another_account_is_not_taken_over():
 
 
 def test_email_finds_the_profile_of_a_person_on_a_new_device():
-    resolution = resolve(["email:ann@example.com", "anon:new"],
-                         {"email:ann@example.com": "P1"}, {"P1": "u1"})
+    resolution = resolve(
+        ["email:ann@example.com", "anon:new"], {"email:ann@example.com": "P1"}, {"P1": "u1"}
+    )
     assert resolution.profile_id == "P1"
     assert resolution.new_links == ("anon:new",)

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from comeback.domain.intake import (
     MAX_BATCH_BYTES,
     MAX_EVENT_BYTES,
@@ -32,7 +31,7 @@ def test_write_key_is_the_basic_auth_user_name():
 
 
 def test_write_key_may_come_in_the_body():
-    document, key = read_document(b'{"writeKey": "wk_body", "userId": "u"}', None)
+    _document, key = read_document(b'{"writeKey": "wk_body", "userId": "u"}', None)
     assert key == "wk_body"
 
 
@@ -69,11 +68,13 @@ def test_a_call_without_any_user_id_is_refused():
 
 
 def test_one_bad_event_does_not_sink_the_batch():
-    batch = {"batch": [
-        {"type": "track", "userId": "u1", "event": "Product Viewed", "messageId": "m1"},
-        {"type": "track", "userId": "u2", "messageId": "m2"},
-        {"type": "identify", "anonymousId": "a3", "messageId": "m3"},
-    ]}
+    batch = {
+        "batch": [
+            {"type": "track", "userId": "u1", "event": "Product Viewed", "messageId": "m1"},
+            {"type": "track", "userId": "u2", "messageId": "m2"},
+            {"type": "identify", "anonymousId": "a3", "messageId": "m3"},
+        ]
+    }
     result = validate("batch", batch)
     assert [e.message_id for e in result.accepted] == ["m1", "m3"]
     assert [(r.index, r.message_id) for r in result.rejected] == [(1, "m2")]
@@ -89,9 +90,12 @@ def test_an_event_over_32_kb_is_refused_alone():
 def test_client_clock_skew_is_corrected_as_segment_does():
     # Given a client whose clock is 10 minutes fast
     client_now = NOW + timedelta(minutes=10)
-    document = {"userId": "u", "event": "Cart Viewed",
-                "timestamp": (client_now - timedelta(seconds=30)).isoformat(),
-                "sentAt": client_now.isoformat()}
+    document = {
+        "userId": "u",
+        "event": "Cart Viewed",
+        "timestamp": (client_now - timedelta(seconds=30)).isoformat(),
+        "sentAt": client_now.isoformat(),
+    }
     # When the call is accepted
     event = validate("track", document).accepted[0]
     # Then the timestamp is shifted by receivedAt - sentAt
@@ -114,17 +118,21 @@ def test_numeric_ids_are_strings():
 
 
 def test_ecommerce_properties_are_checked():
-    result = validate("track", {"userId": "u", "event": "Order Completed",
-                                "properties": {"total": "lots"}})
+    result = validate(
+        "track", {"userId": "u", "event": "Order Completed", "properties": {"total": "lots"}}
+    )
     assert "total" in result.rejected[0].error
 
 
-@pytest.mark.parametrize("email,ok", [
-    ("ann@example.com", True),
-    ("Ann@Bücher.example", True),
-    ("anné@example.com", False),
-    ("not-an-email", False),
-])
+@pytest.mark.parametrize(
+    "email,ok",
+    [
+        ("ann@example.com", True),
+        ("Ann@Bücher.example", True),
+        ("anné@example.com", False),
+        ("not-an-email", False),
+    ],
+)
 def test_emails_in_traits_are_checked(email, ok):
     result = validate("identify", {"userId": "u", "traits": {"email": email}})
     assert bool(result.accepted) is ok

@@ -13,8 +13,9 @@ SETTINGS = ShopSettings()
 
 
 def track(event, properties=None, **fields):
-    return SegmentMessage.model_validate({"type": "track", "userId": "u1", "event": event,
-                                         "properties": properties or {}, **fields})
+    return SegmentMessage.model_validate(
+        {"type": "track", "userId": "u1", "event": event, "properties": properties or {}, **fields}
+    )
 
 
 def apply(profile, message, at):
@@ -28,8 +29,11 @@ def fresh():
 def test_orders_add_up_exactly_and_give_the_average():
     profile = fresh()
     for minutes, total in ((0, "10.10"), (5, "20.20"), (1, "0.01")):
-        profile = apply(profile, track("Order Completed", {"total": Decimal(total)}),
-                        T0 + timedelta(minutes=minutes))
+        profile = apply(
+            profile,
+            track("Order Completed", {"total": Decimal(total)}),
+            T0 + timedelta(minutes=minutes),
+        )
     assert profile.orders.count == 3
     assert profile.orders.revenue == Decimal("30.31")
     assert profile.orders.average_value == Decimal("10.10")
@@ -45,24 +49,29 @@ def test_the_same_order_id_counts_once():
 
 
 def test_cart_lines_follow_added_and_removed():
-    profile = apply(fresh(), track("Product Added", {"product_id": "p", "price": 4.5,
-                                                     "quantity": 2}), T0)
+    profile = apply(
+        fresh(), track("Product Added", {"product_id": "p", "price": 4.5, "quantity": 2}), T0
+    )
     assert profile.cart.value == Decimal("9.0")
-    profile = apply(profile, track("Product Removed", {"product_id": "p", "quantity": 1}),
-                    T0 + timedelta(minutes=1))
+    profile = apply(
+        profile,
+        track("Product Removed", {"product_id": "p", "quantity": 1}),
+        T0 + timedelta(minutes=1),
+    )
     assert profile.cart.lines["p"].quantity == 1
-    profile = apply(profile, track("Product Removed", {"product_id": "p"}),
-                    T0 + timedelta(minutes=2))
+    profile = apply(
+        profile, track("Product Removed", {"product_id": "p"}), T0 + timedelta(minutes=2)
+    )
     assert profile.cart is None
 
 
 def test_a_late_arriving_older_event_does_not_undo_a_newer_one():
     # Given p added at 9:00, q added at 9:03 and p removed at 9:05
     profile = apply(fresh(), track("Product Added", {"product_id": "p"}), T0)
-    profile = apply(profile, track("Product Added", {"product_id": "q"}),
-                    T0 + timedelta(minutes=3))
-    profile = apply(profile, track("Product Removed", {"product_id": "p"}),
-                    T0 + timedelta(minutes=5))
+    profile = apply(profile, track("Product Added", {"product_id": "q"}), T0 + timedelta(minutes=3))
+    profile = apply(
+        profile, track("Product Removed", {"product_id": "p"}), T0 + timedelta(minutes=5)
+    )
     # When a retried copy of an add of p from 9:01 arrives late
     late = apply(profile, track("Product Added", {"product_id": "p"}), T0 + timedelta(minutes=1))
     # Then p stays removed; an add of another product from 9:04 still counts
@@ -73,8 +82,9 @@ def test_a_late_arriving_older_event_does_not_undo_a_newer_one():
 
 def test_an_emptied_cart_ignores_older_adds_arriving_late():
     profile = apply(fresh(), track("Product Added", {"product_id": "p"}), T0)
-    profile = apply(profile, track("Product Removed", {"product_id": "p"}),
-                    T0 + timedelta(minutes=5))
+    profile = apply(
+        profile, track("Product Removed", {"product_id": "p"}), T0 + timedelta(minutes=5)
+    )
     assert profile.cart is None
     late = apply(profile, track("Product Added", {"product_id": "q"}), T0 + timedelta(minutes=1))
     assert late.cart is None
@@ -84,8 +94,11 @@ def test_an_order_closes_the_cart_and_older_cart_events_are_ignored():
     profile = apply(fresh(), track("Product Added", {"product_id": "p"}), T0)
     profile = apply(profile, track("Order Completed", {"total": 3}), T0 + timedelta(hours=1))
     assert profile.cart is None
-    stale = apply(profile, track("Cart Viewed", {"products": [{"product_id": "p"}]}),
-                  T0 + timedelta(minutes=30))
+    stale = apply(
+        profile,
+        track("Cart Viewed", {"products": [{"product_id": "p"}]}),
+        T0 + timedelta(minutes=30),
+    )
     assert stale.cart is None
     newer = apply(profile, track("Product Added", {"product_id": "r"}), T0 + timedelta(hours=2))
     assert set(newer.cart.lines) == {"r"}
@@ -93,21 +106,31 @@ def test_an_order_closes_the_cart_and_older_cart_events_are_ignored():
 
 def test_checkout_started_replaces_the_lines_and_marks_the_cart():
     profile = apply(fresh(), track("Product Added", {"product_id": "p"}), T0)
-    profile = apply(profile, track("Checkout Started", {"products": [
-        {"product_id": "x", "price": 2, "quantity": 3}]}), T0 + timedelta(minutes=1))
+    profile = apply(
+        profile,
+        track("Checkout Started", {"products": [{"product_id": "x", "price": 2, "quantity": 3}]}),
+        T0 + timedelta(minutes=1),
+    )
     assert set(profile.cart.lines) == {"x"}
     assert profile.cart.checkout_started_at == T0 + timedelta(minutes=1)
 
 
 def test_consent_from_traits_and_events_keeps_the_latest_decision():
     identify = SegmentMessage.model_validate(
-        {"type": "identify", "userId": "u1", "traits": {"email": " Ann@Example.com ",
-                                                       "email_consent": True}})
+        {
+            "type": "identify",
+            "userId": "u1",
+            "traits": {"email": " Ann@Example.com ", "email_consent": True},
+        }
+    )
     profile = apply(fresh(), identify, T0)
     assert profile.email == "ann@example.com"
     assert profile.has_consent("email")
-    profile = apply(profile, track("Consent Updated", {"channel": "email", "granted": False}),
-                    T0 + timedelta(days=1))
+    profile = apply(
+        profile,
+        track("Consent Updated", {"channel": "email", "granted": False}),
+        T0 + timedelta(days=1),
+    )
     assert not profile.has_consent("email")
     # An older grant arriving late does not override the newer withdrawal
     profile = apply(profile, identify, T0 + timedelta(hours=1))
@@ -117,14 +140,25 @@ def test_consent_from_traits_and_events_keeps_the_latest_decision():
 def test_profiles_stay_bounded_whatever_the_history():
     profile = fresh()
     for i in range(300):
-        message = SegmentMessage.model_validate({
-            "type": "identify", "userId": "u1", "anonymousId": f"a{i}",
-            "traits": {f"trait{i}": "x" * 50}})
+        message = SegmentMessage.model_validate(
+            {
+                "type": "identify",
+                "userId": "u1",
+                "anonymousId": f"a{i}",
+                "traits": {f"trait{i}": "x" * 50},
+            }
+        )
         profile = apply(profile, message, T0 + timedelta(seconds=i))
-        profile = apply(profile, track("Order Completed", {"order_id": f"o{i}", "total": 1}),
-                        T0 + timedelta(seconds=i))
-        profile = apply(profile, track("Product Added", {"product_id": f"p{i}"}),
-                        T0 + timedelta(seconds=i, milliseconds=1))
+        profile = apply(
+            profile,
+            track("Order Completed", {"order_id": f"o{i}", "total": 1}),
+            T0 + timedelta(seconds=i),
+        )
+        profile = apply(
+            profile,
+            track("Product Added", {"product_id": f"p{i}"}),
+            T0 + timedelta(seconds=i, milliseconds=1),
+        )
     assert len(profile.anonymous_ids) <= 10
     assert len(profile.traits) <= 50
     assert len(profile.orders.recent_ids) <= 20

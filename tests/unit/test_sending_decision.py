@@ -20,19 +20,23 @@ def profile(consent=True, cart_at=T0):
     p.email = "ann@example.com"
     p.consent["email"] = ConsentDecision(granted=consent, at=T0, source="test")
     if cart_at is not None:
-        p.cart = Cart(updated_at=cart_at,
-                      lines={"x": CartLine(product_id="x", updated_at=cart_at)})
+        p.cart = Cart(updated_at=cart_at, lines={"x": CartLine(product_id="x", updated_at=cart_at)})
     return p
 
 
-def job(kind=CART_RECOVERY, subject=iso(T0)):
-    return MessageJob(shop_id="s", profile_id="p", kind=kind, subject=subject, job_key="k",
-                      claimed_at=T0)
+CART_SUBJECT = iso(T0)
+
+
+def job(kind=CART_RECOVERY, subject=CART_SUBJECT):
+    return MessageJob(
+        shop_id="s", profile_id="p", kind=kind, subject=subject, job_key="k", claimed_at=T0
+    )
 
 
 def test_a_consenting_owner_of_an_open_cart_gets_the_reminder():
     assert decide(profile(), job(), SETTINGS, T0 + timedelta(hours=1)) == SendEmail(
-        "ann@example.com")
+        "ann@example.com"
+    )
 
 
 def test_withdrawn_consent_means_nothing_is_sent():

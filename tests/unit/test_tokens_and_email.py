@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import pytest
-
 from comeback.domain.email_content import build_mime, render, unsubscribe_url
 from comeback.domain.profiles import new_profile
 from comeback.domain.timers import CART_RECOVERY
@@ -22,32 +21,50 @@ def test_a_token_round_trips_and_any_change_is_refused():
     token = sign_unsubscribe(claim, KEY)
     assert verify_unsubscribe(token, KEY) == claim
     version, payload, mac = token.split(".")
-    for forged in (f"{version}.{payload[:-2]}xy.{mac}", f"{version}.{payload}.{mac[:-1]}A",
-                   sign_unsubscribe(claim, b"other" * 10), "", "1.2", "x" * 5000):
+    for forged in (
+        f"{version}.{payload[:-2]}xy.{mac}",
+        f"{version}.{payload}.{mac[:-1]}A",
+        sign_unsubscribe(claim, b"other" * 10),
+        "",
+        "1.2",
+        "x" * 5000,
+    ):
         with pytest.raises(InvalidInput):
             verify_unsubscribe(forged, KEY)
 
 
 def test_every_value_in_an_email_is_escaped_and_one_click_headers_are_set():
-    shop = Shop(shop_id="s", name="Ünïcode <Shop>", created_at=T0,
-                settings=ShopSettings(site_url="https://shop.example.com"))
+    shop = Shop(
+        shop_id="s",
+        name="Ünïcode <Shop>",
+        created_at=T0,
+        settings=ShopSettings(site_url="https://shop.example.com"),
+    )
     profile = new_profile("s", "p", T0)
     profile.traits = {"first_name": "<img src=x onerror=alert(1)>"}
-    profile.cart = Cart(updated_at=T0, lines={"x": CartLine(
-        product_id="x", name='"><script>alert(1)</script>', updated_at=T0)})
-    link = unsubscribe_url("https://api.example.com/", sign_unsubscribe(
-        UnsubscribeClaim("s", "p", "email", 1), KEY))
+    profile.cart = Cart(
+        updated_at=T0,
+        lines={"x": CartLine(product_id="x", name='"><script>alert(1)</script>', updated_at=T0)},
+    )
+    link = unsubscribe_url(
+        "https://api.example.com/", sign_unsubscribe(UnsubscribeClaim("s", "p", "email", 1), KEY)
+    )
     content = render(CART_RECOVERY, profile, shop, link)
     assert "<script>" not in content.html and "<img" not in content.html
     assert "&lt;script&gt;" in content.html
 
-    mime = build_mime(content, from_address="hello@shop.example.com", from_name=shop.name,
-                      to="ann@example.com", unsubscribe_link=link, now=T0,
-                      message_kind=CART_RECOVERY)
+    mime = build_mime(
+        content,
+        from_address="hello@shop.example.com",
+        from_name=shop.name,
+        to="ann@example.com",
+        unsubscribe_link=link,
+        now=T0,
+        message_kind=CART_RECOVERY,
+    )
     parsed = message_from_bytes(mime.as_bytes(), policy=policy.default)
     assert parsed["List-Unsubscribe"] == f"<{link}>"
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert parsed["From"].addresses[0].display_name == "Ünïcode <Shop>"
     assert "=?utf-8?" in mime.as_string().split("\n\n")[0]  # non-ASCII names encoded
-    assert {part.get_content_type() for part in parsed.iter_parts()} == {"text/plain",
-                                                                        "text/html"}
+    assert {part.get_content_type() for part in parsed.iter_parts()} == {"text/plain", "text/html"}

@@ -12,8 +12,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="replay real CDNOW orders on a local stack")
-    demo.add_argument("--full", action="store_true",
-                      help="the full file (69,659 orders) instead of the 6,919-order sample")
+    demo.add_argument(
+        "--full",
+        action="store_true",
+        help="the full file (69,659 orders) instead of the 6,919-order sample",
+    )
     demo.add_argument("--out", type=Path, default=Path("out"), help="report and outbox folder")
     demo.add_argument("--no-progress", action="store_true")
 
@@ -32,10 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from comeback.local.demo import DemoOptions, run
 
-        report = run(DemoOptions(dataset="full" if args.full else "sample", out_dir=args.out,
-                                 progress=not args.no_progress))
-        return 0 if report["events_rejected"] == 0 and not any(
-            report["dead_letters"].values()) else 1
+        report = run(
+            DemoOptions(
+                dataset="full" if args.full else "sample",
+                out_dir=args.out,
+                progress=not args.no_progress,
+            )
+        )
+        return (
+            0 if report["events_rejected"] == 0 and not any(report["dead_letters"].values()) else 1
+        )
     if args.command == "local":
         from comeback.local.interactive import serve
 
@@ -54,13 +63,20 @@ def _create_shop(args: argparse.Namespace) -> int:
     from comeback.models.shop import ShopSettings
     from comeback.services.shops import create_shop
 
-    keys = create_shop(Store(boto3.client("dynamodb"), args.table), shop_id=args.shop_id,
-                       name=args.name, now=SystemClock().now(),
-                       settings=ShopSettings(from_address=normalise_email(args.from_address),
-                                             site_url=args.site_url))
-    sys.stdout.write(f"shop:       {keys.shop_id}\nwrite key:  {keys.write_key}\n"
-                     f"secret key: {keys.secret_key}\n"
-                     "The keys are stored only as hashes: keep them now.\n")
+    keys = create_shop(
+        Store(boto3.client("dynamodb"), args.table),
+        shop_id=args.shop_id,
+        name=args.name,
+        now=SystemClock().now(),
+        settings=ShopSettings(
+            from_address=normalise_email(args.from_address), site_url=args.site_url
+        ),
+    )
+    sys.stdout.write(
+        f"shop:       {keys.shop_id}\nwrite key:  {keys.write_key}\n"
+        f"secret key: {keys.secret_key}\n"
+        "The keys are stored only as hashes: keep them now.\n"
+    )
     return 0
 
 

@@ -20,9 +20,12 @@ from comeback.errors import (
 )
 
 JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
-HTML_HEADERS = {"content-type": "text/html; charset=utf-8", "cache-control": "no-store",
-                "x-frame-options": "DENY", "content-security-policy": "default-src 'none'; "
-                "style-src 'unsafe-inline'; form-action 'self'"}
+HTML_HEADERS = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "x-frame-options": "DENY",
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,14 @@ class ApiRequest:
         return {k: v[0] for k, v in parse_qs(self.body.decode("utf-8", "replace")).items()}
 
 
-def json_response(status: int, body: dict[str, Any],
-                  headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {**JSON_HEADERS, **(headers or {})},
-            "body": json.dumps(body, default=str)}
+def json_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {**JSON_HEADERS, **(headers or {})},
+        "body": json.dumps(body, default=str),
+    }
 
 
 def html_response(status: int, page: str) -> dict[str, Any]:
@@ -76,14 +83,18 @@ def error_status(error: ComebackError) -> int:
 
 
 def error_code(error: ComebackError) -> str:
-    return {400: "invalid_request", 401: "unauthorized", 404: "not_found",
-            503: "unavailable"}.get(error_status(error), "error")
+    return {400: "invalid_request", 401: "unauthorized", 404: "not_found", 503: "unavailable"}.get(
+        error_status(error), "error"
+    )
 
 
 def json_error(error: ComebackError) -> dict[str, Any]:
     status = error_status(error)
-    body: dict[str, Any] = {"success": False, "error": error_code(error),
-                            "message": getattr(error, "message", None) or str(error)}
+    body: dict[str, Any] = {
+        "success": False,
+        "error": error_code(error),
+        "message": getattr(error, "message", None) or str(error),
+    }
     if isinstance(error, InvalidInput) and error.details:
         body["rejected"] = error.details
     headers = {"www-authenticate": 'Basic realm="comeback"'} if status == 401 else None
@@ -92,8 +103,10 @@ def json_error(error: ComebackError) -> dict[str, Any]:
     return json_response(status, body, headers)
 
 
-def guarded(action: Callable[[], dict[str, Any]],
-            on_error: Callable[[ComebackError], dict[str, Any]] = json_error) -> dict[str, Any]:
+def guarded(
+    action: Callable[[], dict[str, Any]],
+    on_error: Callable[[ComebackError], dict[str, Any]] = json_error,
+) -> dict[str, Any]:
     """Run a request; any domain error becomes its HTTP answer."""
     try:
         return action()

@@ -4,6 +4,7 @@ here can reach another shop's items."""
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 
 SHOP_REGISTRY_PK = "SHOPS"
 PROFILE_SK = "PROFILE"
@@ -51,8 +52,17 @@ def timer_sk(kind: str) -> str:
     return f"{TIMER_SK_PREFIX}{kind}"
 
 
-def due_pk(shop_id: str, kind: str) -> str:
-    return f"{shop_pk(shop_id)}#DUE#{kind}"
+def due_pk(shop_id: str, kind: str, day: date) -> str:
+    """One partition of the due index per shop, kind and due day: a sweep reads today's (and
+    any older day it has not finished), and no partition grows with the number of customers."""
+    return f"{shop_pk(shop_id)}#DUE#{kind}#{day.isoformat()}"
+
+
+def sweep_cursor_pk(shop_id: str, kind: str) -> str:
+    return f"{shop_pk(shop_id)}#SWEEP#{kind}"
+
+
+SWEEP_CURSOR_SK = "CURSOR"
 
 
 def send_sk(job_key: str) -> str:

@@ -54,7 +54,8 @@ class SenderSettings(StoreSettings):
     ses_configuration_set: str | None = None
     send_record_retention_days: int = Field(default=400, ge=1, le=3650)
     default_from_address: str | None = Field(
-        default=None, description="Used for shops that set no from_address of their own")
+        default=None, description="Used for shops that set no from_address of their own"
+    )
 
 
 class UnsubscribeSettings(StoreSettings):

@@ -50,13 +50,18 @@ def client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5},
-                                              connect_timeout=5, read_timeout=20))
+    return boto3.client(
+        service,
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20
+        ),
+    )
 
 
 def store(settings: StoreSettings) -> Store:
-    return _overrides.get("store") or Store(client("dynamodb"), settings.table_name,
-                                            settings.timers_table_name)
+    return _overrides.get("store") or Store(
+        client("dynamodb"), settings.table_name, settings.timers_table_name
+    )
 
 
 _shop_cache: dict[tuple[str, str], tuple[float, Shop | None]] = {}
@@ -87,8 +92,8 @@ def signing_key(secret_arn: str) -> bytes:
 def sender_context(settings: SenderSettings) -> SenderContext:
     return SenderContext(
         store=store(settings),
-        mailer=_overrides.get("mailer") or SesMailer(client("sesv2"),
-                                                      settings.ses_configuration_set),
+        mailer=_overrides.get("mailer")
+        or SesMailer(client("sesv2"), settings.ses_configuration_set),
         signing_key=signing_key(settings.signing_secret_arn),
         public_base_url=settings.public_base_url,
         retention=timedelta(days=settings.send_record_retention_days),

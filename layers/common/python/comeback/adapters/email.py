@@ -8,10 +8,17 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 # SES answers that retrying later can fix; anything else is final for that message.
-_TRANSIENT = frozenset({
-    "TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException",
-    "ServiceUnavailable", "InternalFailure", "SendingPausedException",
-})
+_TRANSIENT = frozenset(
+    {
+        "TooManyRequestsException",
+        "Throttling",
+        "ThrottlingException",
+        "LimitExceededException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "SendingPausedException",
+    }
+)
 
 
 class TransientSendError(Exception):

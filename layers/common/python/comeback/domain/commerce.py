@@ -55,7 +55,9 @@ class ProductProps(_Props):
     @field_validator("product_id", "sku", "cart_id", mode="before")
     @classmethod
     def _ids_are_strings(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
 
     @field_validator("price", mode="before")
     @classmethod
@@ -79,7 +81,9 @@ class CartProps(_Props):
     @field_validator("cart_id", mode="before")
     @classmethod
     def _id(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
 
     @field_validator("products", mode="before")
     @classmethod
@@ -96,7 +100,9 @@ class OrderProps(CartProps):
     @field_validator("order_id", mode="before")
     @classmethod
     def _order_id(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
 
     @field_validator("total", "revenue", "subtotal", mode="before")
     @classmethod
@@ -108,9 +114,7 @@ class OrderProps(CartProps):
         for amount in (self.total, self.revenue, self.subtotal):
             if amount is not None:
                 return amount
-        return sum(
-            ((p.price or Decimal(0)) * p.quantity for p in self.products), start=Decimal(0)
-        )
+        return sum(((p.price or Decimal(0)) * p.quantity for p in self.products), start=Decimal(0))
 
 
 PROPERTY_MODELS: dict[str, type[_Props]] = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
 from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from string import Template
@@ -56,18 +56,29 @@ def render(kind: str, profile: Profile, shop: Shop, unsubscribe_url: str) -> Ema
     if kind == CART_RECOVERY and profile.cart is not None:
         cart = profile.cart
         subject = f"You left something in your cart at {shop.name}"
-        lines = [(line.name or line.product_id, line.quantity, line.price)
-                 for line in cart.lines.values()]
-        text_lines = [f"- {n} x{q}" + (f" ({p} {cart.currency})" if p is not None else "")
-                      for n, q, p in lines]
+        lines = [
+            (line.name or line.product_id, line.quantity, line.price)
+            for line in cart.lines.values()
+        ]
+        text_lines = [
+            f"- {n} x{q}" + (f" ({p} {cart.currency})" if p is not None else "")
+            for n, q, p in lines
+        ]
         html_lines = "".join(
             f"<li>{html.escape(n)} &times;{q}"
-            + (f" &ndash; {html.escape(str(p))} {html.escape(cart.currency)}" if p is not None
-               else "") + "</li>"
-            for n, q, p in lines)
+            + (
+                f" &ndash; {html.escape(str(p))} {html.escape(cart.currency)}"
+                if p is not None
+                else ""
+            )
+            + "</li>"
+            for n, q, p in lines
+        )
         intro = "Your cart is waiting for you:"
-        body_html = (f"<p>{intro}</p><ul>{html_lines}</ul><p>Total: "
-                     f"{html.escape(str(cart.value))} {html.escape(cart.currency)}</p>")
+        body_html = (
+            f"<p>{intro}</p><ul>{html_lines}</ul><p>Total: "
+            f"{html.escape(str(cart.value))} {html.escape(cart.currency)}</p>"
+        )
         body_text = "\n".join([intro, *text_lines, f"Total: {cart.value} {cart.currency}"])
         action_label, action_url = "Back to your cart", _join(site, "/cart")
     elif kind == REACTIVATION:
@@ -80,16 +91,24 @@ def render(kind: str, profile: Profile, shop: Shop, unsubscribe_url: str) -> Ema
 
     postal = shop.settings.postal_address
     page = _PAGE.substitute(
-        subject=html.escape(subject), greeting=html.escape(greeting), body=body_html,
-        action_url=html.escape(action_url, quote=True), action_label=html.escape(action_label),
-        shop_name=html.escape(shop.name), postal=f", {html.escape(postal)}" if postal else "",
+        subject=html.escape(subject),
+        greeting=html.escape(greeting),
+        body=body_html,
+        action_url=html.escape(action_url, quote=True),
+        action_label=html.escape(action_label),
+        shop_name=html.escape(shop.name),
+        postal=f", {html.escape(postal)}" if postal else "",
         unsubscribe_url=html.escape(unsubscribe_url, quote=True),
     )
-    text = "\n\n".join([
-        greeting, body_text, f"{action_label}: {action_url}",
-        f"{shop.name}{', ' + postal if postal else ''}",
-        f"Unsubscribe: {unsubscribe_url}",
-    ])
+    text = "\n\n".join(
+        [
+            greeting,
+            body_text,
+            f"{action_label}: {action_url}",
+            f"{shop.name}{', ' + postal if postal else ''}",
+            f"Unsubscribe: {unsubscribe_url}",
+        ]
+    )
     return EmailContent(subject=subject, html=page, text=text + "\n")
 
 
@@ -101,8 +120,16 @@ def unsubscribe_url(public_base_url: str, token: str) -> str:
     return f"{public_base_url.rstrip('/')}/v1/unsubscribe?t={quote(token, safe='')}"
 
 
-def build_mime(content: EmailContent, *, from_address: str, from_name: str | None, to: str,
-               unsubscribe_link: str, now: datetime, message_kind: str) -> EmailMessage:
+def build_mime(
+    content: EmailContent,
+    *,
+    from_address: str,
+    from_name: str | None,
+    to: str,
+    unsubscribe_link: str,
+    now: datetime,
+    message_kind: str,
+) -> EmailMessage:
     """A MIME message ready for SES; non-ASCII names and subjects are encoded (RFC 2047)."""
     # Long header lines stay whole: an RFC 2047-encoded List-Unsubscribe is useless to clients.
     message = EmailMessage(policy=_POLICY)

@@ -7,6 +7,7 @@ device they use.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from comeback.domain.contact import normalise_email
@@ -25,10 +26,9 @@ def identifiers_of(message: SegmentMessage) -> list[str]:
         found.append(f"{USER}:{message.user_id}")
     email = message.all_traits().get("email")
     if email is not None:
-        try:
+        # Refused at intake; an event queued before that rule is applied without it.
+        with contextlib.suppress(InvalidInput):
             found.append(f"{EMAIL}:{normalise_email(email)}")
-        except InvalidInput:
-            pass  # refused at intake; an old queued event is applied without it
     for anonymous in (message.anonymous_id, message.previous_id):
         if anonymous:
             found.append(f"{ANONYMOUS}:{anonymous}")
@@ -41,8 +41,9 @@ class Resolution:
     new_links: tuple[str, ...]  # identifiers to point at the profile
 
 
-def resolve(identifiers: list[str], links: dict[str, str],
-            owners: dict[str, str | None]) -> Resolution:
+def resolve(
+    identifiers: list[str], links: dict[str, str], owners: dict[str, str | None]
+) -> Resolution:
     """Pick the profile for an event.
 
     `links` maps identifiers already known to their profile; `owners` maps those profiles to
@@ -63,4 +64,3 @@ def resolve(identifiers: list[str], links: dict[str, str],
         break
     new_links = tuple(i for i in identifiers if i not in links)
     return Resolution(profile_id=chosen, new_links=new_links)
-

@@ -103,8 +103,9 @@ def read_document(body: bytes, authorization: str | None) -> tuple[dict[str, Any
     return document, write_key
 
 
-def validate_messages(call: str, document: dict[str, Any], *, received_at: datetime,
-                      shop_id: str) -> ParsedRequest:
+def validate_messages(
+    call: str, document: dict[str, Any], *, received_at: datetime, shop_id: str
+) -> ParsedRequest:
     """Validate a tracking call. Raises InvalidInput when the request as a whole is unusable."""
     result = ParsedRequest()
     if call in BATCH_CALLS:
@@ -133,8 +134,9 @@ def validate_messages(call: str, document: dict[str, Any], *, received_at: datet
     return result
 
 
-def _accept(raw: Any, defaults: dict[str, Any], batch_sent_at: Any, received_at: datetime,
-            shop_id: str) -> AcceptedEvent:
+def _accept(
+    raw: Any, defaults: dict[str, Any], batch_sent_at: Any, received_at: datetime, shop_id: str
+) -> AcceptedEvent:
     if not isinstance(raw, dict):
         raise InvalidInput("each message must be a JSON object")
     size = len(dumps(raw).encode("utf-8"))
@@ -166,7 +168,10 @@ def _accept(raw: Any, defaults: dict[str, Any], batch_sent_at: Any, received_at:
     if client_time is not None:
         wire["originalTimestamp"] = iso(client_time)
     return AcceptedEvent(
-        shop_id=shop_id, message_id=message_id, received_at=received_at, timestamp=timestamp,
+        shop_id=shop_id,
+        message_id=message_id,
+        received_at=received_at,
+        timestamp=timestamp,
         message=wire,
     )
 

@@ -7,6 +7,7 @@ the cart as of its time, and cart events older than the last order are ignored.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -45,8 +46,14 @@ def new_profile(shop_id: str, profile_id: str, now: datetime) -> Profile:
     return Profile(shop_id=shop_id, profile_id=profile_id, created_at=now, updated_at=now)
 
 
-def apply_event(profile: Profile, message: SegmentMessage, timestamp: datetime,
-                identifiers: list[str], settings: ShopSettings, now: datetime) -> Profile:
+def apply_event(
+    profile: Profile,
+    message: SegmentMessage,
+    timestamp: datetime,
+    identifiers: list[str],
+    settings: ShopSettings,
+    now: datetime,
+) -> Profile:
     """The profile after `message` (which happened at `timestamp`)."""
     updated = profile.model_copy(deep=True)
     updated.version = profile.version + 1
@@ -83,10 +90,8 @@ def _merge_traits(profile: Profile, traits: dict[str, Any], timestamp: datetime)
         return
     email = traits.get("email")
     if email is not None:
-        try:
+        with contextlib.suppress(InvalidInput):
             profile.email = normalise_email(email)
-        except InvalidInput:
-            pass
     _apply_consent_traits(profile, traits, timestamp)
     kept = dict(profile.traits)
     for name, value in traits.items():
@@ -110,18 +115,26 @@ def _apply_consent_traits(profile: Profile, traits: dict[str, Any], timestamp: d
             record_consent(profile, channel, value, timestamp, "identify")
 
 
-def record_consent(profile: Profile, channel: str, granted: bool, at: datetime,
-                   source: str) -> None:
+def record_consent(
+    profile: Profile, channel: str, granted: bool, at: datetime, source: str
+) -> None:
     """Keep the most recent decision per channel; an older one arriving late changes nothing."""
     current = profile.consent.get(channel)
     if current is not None and current.at > at:
         return
-    profile.consent = {**profile.consent, channel: ConsentDecision(granted=granted, at=at,
-                                                                   source=source)}
+    profile.consent = {
+        **profile.consent,
+        channel: ConsentDecision(granted=granted, at=at, source=source),
+    }
 
 
-def _apply_track(profile: Profile, event: str, properties: dict[str, Any], timestamp: datetime,
-                 settings: ShopSettings) -> None:
+def _apply_track(
+    profile: Profile,
+    event: str,
+    properties: dict[str, Any],
+    timestamp: datetime,
+    settings: ShopSettings,
+) -> None:
     if event == commerce.CONSENT_UPDATED:
         _apply_consent_event(profile, properties, timestamp)
         return
@@ -166,8 +179,9 @@ def _apply_order(profile: Profile, order: commerce.OrderProps, at: datetime) -> 
         profile.cart = None
 
 
-def _apply_cart_event(profile: Profile, event: str, props: Any, at: datetime,
-                      settings: ShopSettings) -> None:
+def _apply_cart_event(
+    profile: Profile, event: str, props: Any, at: datetime, settings: ShopSettings
+) -> None:
     if profile.cart_closed_at is not None and at <= profile.cart_closed_at:
         return  # from before the last order: that cart is gone
     cart = profile.cart or Cart(currency=settings.currency, updated_at=at)
@@ -231,10 +245,12 @@ def _replace_lines(cart: Cart, props: commerce.CartProps, at: datetime) -> bool:
     return True
 
 
-def _line(key: str, product: commerce.ProductProps, quantity: int, at: datetime,
-          previous: CartLine | None) -> CartLine:
-    price: Decimal | None = product.price if product.price is not None else (
-        previous.price if previous else None)
+def _line(
+    key: str, product: commerce.ProductProps, quantity: int, at: datetime, previous: CartLine | None
+) -> CartLine:
+    price: Decimal | None = (
+        product.price if product.price is not None else (previous.price if previous else None)
+    )
     return CartLine(
         product_id=key,
         name=product.name or (previous.name if previous else None),

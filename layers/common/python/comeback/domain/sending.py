@@ -33,8 +33,9 @@ class SendEmail:
 Decision = Skip | Rearm | SendEmail
 
 
-def decide(profile: Profile | None, job: MessageJob, settings: ShopSettings,
-           now: datetime) -> Decision:
+def decide(
+    profile: Profile | None, job: MessageJob, settings: ShopSettings, now: datetime
+) -> Decision:
     if profile is None:
         return Skip("profile_gone")
     if job.kind == CART_RECOVERY:

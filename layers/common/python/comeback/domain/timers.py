@@ -8,7 +8,7 @@ changed, or a win-back for someone who has since come back, is recognised as sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from comeback.clock import iso
 from comeback.models.profile import Profile
@@ -45,14 +45,16 @@ def reactivation_due(profile: Profile, settings: ShopSettings) -> tuple[datetime
     return profile.last_activity_at + lapse, iso(profile.last_activity_at)
 
 
-def timer_changes(before: Profile | None, after: Profile,
-                  settings: ShopSettings) -> list[TimerChange]:
+def timer_changes(
+    before: Profile | None, after: Profile, settings: ShopSettings
+) -> list[TimerChange]:
     changes: list[TimerChange] = []
     old_cart = cart_due(before, settings) if before else None
     new_cart = cart_due(after, settings)
     if new_cart != old_cart:
-        changes.append(TimerChange(CART_RECOVERY, *new_cart) if new_cart
-                       else TimerChange(CART_RECOVERY, None))
+        changes.append(
+            TimerChange(CART_RECOVERY, *new_cart) if new_cart else TimerChange(CART_RECOVERY, None)
+        )
 
     new_lapse = reactivation_due(after, settings)
     if new_lapse is not None and after.last_activity_at is not None:
@@ -62,8 +64,9 @@ def timer_changes(before: Profile | None, after: Profile,
     return changes
 
 
-def plan_timers(before: Profile | None, after: Profile,
-                settings: ShopSettings) -> list[TimerChange]:
+def plan_timers(
+    before: Profile | None, after: Profile, settings: ShopSettings
+) -> list[TimerChange]:
     """The timer changes for `after`, noting on it the activity the win-back is armed for."""
     changes = timer_changes(before, after, settings)
     if any(change.kind == REACTIVATION and change.due_at for change in changes):
@@ -75,5 +78,13 @@ def desired_timers(profile: Profile, settings: ShopSettings) -> list[TimerChange
     """Every timer as the profile says it should be (used to repair after a partial run)."""
     cart = cart_due(profile, settings)
     lapse = reactivation_due(profile, settings)
-    return [TimerChange(CART_RECOVERY, *cart) if cart else TimerChange(CART_RECOVERY, None),
-            TimerChange(REACTIVATION, *lapse) if lapse else TimerChange(REACTIVATION, None)]
+    return [
+        TimerChange(CART_RECOVERY, *cart) if cart else TimerChange(CART_RECOVERY, None),
+        TimerChange(REACTIVATION, *lapse) if lapse else TimerChange(REACTIVATION, None),
+    ]
+
+
+def due_day(due_at: datetime, now: datetime) -> date:
+    """The due-index partition (a UTC day) a timer goes in. One already due goes in today's,
+    never in a day the sweeps may have finished with."""
+    return max(due_at, now).date()

@@ -37,8 +37,11 @@ def _mac(key: bytes, payload: str) -> str:
 
 
 def sign_unsubscribe(claim: UnsubscribeClaim, key: bytes) -> str:
-    payload = _b64(json.dumps([claim.shop_id, claim.profile_id, claim.channel, claim.issued],
-                              separators=(",", ":")).encode())
+    payload = _b64(
+        json.dumps(
+            [claim.shop_id, claim.profile_id, claim.channel, claim.issued], separators=(",", ":")
+        ).encode()
+    )
     return f"{_VERSION}.{payload}.{_mac(key, payload)}"
 
 

@@ -24,8 +24,9 @@ CORS_HEADERS = {
 }
 
 
-def api_gateway_event(method: str, target: str, headers: dict[str, str], body: bytes,
-                      source_ip: str) -> dict[str, Any]:
+def api_gateway_event(
+    method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str
+) -> dict[str, Any]:
     parts = urlsplit(target)
     return {
         "version": "2.0",
@@ -34,10 +35,17 @@ def api_gateway_event(method: str, target: str, headers: dict[str, str], body: b
         "rawQueryString": parts.query,
         "headers": {k.lower(): v for k, v in headers.items()},
         "requestContext": {
-            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1",
-                     "sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
-            "requestId": str(uuid.uuid4()), "routeKey": f"{method} {parts.path}",
-            "stage": "$default", "timeEpoch": int(time.time() * 1000),
+            "http": {
+                "method": method,
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("User-Agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": f"{method} {parts.path}",
+            "stage": "$default",
+            "timeEpoch": int(time.time() * 1000),
         },
         "body": base64.b64encode(body).decode("ascii") if body else None,
         "isBase64Encoded": bool(body),
@@ -70,16 +78,16 @@ class LocalApi:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # the handlers log what matters
 
-            def do_OPTIONS(self) -> None:  # noqa: N802
+            def do_OPTIONS(self) -> None:
                 self._send(204, CORS_HEADERS, b"")
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._dispatch("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._dispatch("POST")
 
             def _dispatch(self, method: str) -> None:
@@ -93,21 +101,25 @@ class LocalApi:
                 if route is None:
                     known = {r.path for r in ROUTES}
                     status = 405 if urlsplit(self.path).path in known else 404
-                    self._json(status, {"message": "Not Found" if status == 404
-                                        else "Method Not Allowed"})
+                    self._json(
+                        status, {"message": "Not Found" if status == 404 else "Method Not Allowed"}
+                    )
                     return
-                event = api_gateway_event(method, self.path, dict(self.headers.items()), body,
-                                          self.client_address[0])
+                event = api_gateway_event(
+                    method, self.path, dict(self.headers.items()), body, self.client_address[0]
+                )
                 answer = functions[route.function].invoke(event)
                 payload = answer.get("body") or ""
-                data = (base64.b64decode(payload) if answer.get("isBase64Encoded")
-                        else payload.encode("utf-8"))
+                data = (
+                    base64.b64decode(payload)
+                    if answer.get("isBase64Encoded")
+                    else payload.encode("utf-8")
+                )
                 headers = {**CORS_HEADERS, **(answer.get("headers") or {})}
                 self._send(int(answer.get("statusCode", 200)), headers, data)
 
             def _json(self, status: int, body: dict[str, Any]) -> None:
-                self._send(status, {"content-type": "application/json"},
-                           json.dumps(body).encode())
+                self._send(status, {"content-type": "application/json"}, json.dumps(body).encode())
 
             def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
                 self.send_response(status)

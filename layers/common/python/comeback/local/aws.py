@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+
 from comeback.schema import (
     EVENTS_QUEUE,
     SEND_QUEUE,
@@ -30,7 +31,7 @@ from comeback.schema import (
 REGION = "us-east-1"
 TABLE_NAME = "comeback"
 TIMERS_TABLE_NAME = "comeback-timers"
-SIGNING_SECRET_NAME = "comeback/signing-key"
+SIGNING_SECRET_NAME = "comeback/signing-key"  # noqa: S105 - a name, not a secret
 CONFIGURATION_SET = "comeback"
 STARTUP_SECONDS = 30
 
@@ -48,8 +49,13 @@ class LocalAws:
     configuration_set: str
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
-                            aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+        )
 
 
 class MotoServer:
@@ -60,9 +66,17 @@ class MotoServer:
         self.port = _free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-c", "from moto.server import main; main()",
-             "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-c",
+                "from moto.server import main; main()",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self._wait_until_up()
 
@@ -96,17 +110,27 @@ def _free_port() -> int:
 
 def use_endpoint(endpoint: str) -> None:
     """Point every boto3 client of this process at the embedded AWS (configuration only)."""
-    os.environ.update({
-        "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-    })
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+        }
+    )
     os.environ.pop("AWS_PROFILE", None)
 
 
 def provision(endpoint: str, *, sender_domains: list[str]) -> LocalAws:
     def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
-                            aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+        )
 
     dynamodb = client("dynamodb")
     dynamodb.create_table(**dynamodb_create_table_args(TABLE_NAME, TABLE))
@@ -115,28 +139,41 @@ def provision(endpoint: str, *, sender_domains: list[str]) -> LocalAws:
     events_url, events_dlq = _queue_with_dlq(sqs, EVENTS_QUEUE)
     send_url, send_dlq = _queue_with_dlq(sqs, SEND_QUEUE)
     secret = client("secretsmanager").create_secret(
-        Name=SIGNING_SECRET_NAME, SecretString=secrets.token_urlsafe(48))
+        Name=SIGNING_SECRET_NAME, SecretString=secrets.token_urlsafe(48)
+    )
     ses = client("sesv2")
     ses.create_configuration_set(ConfigurationSetName=CONFIGURATION_SET)
     for domain in sender_domains:
         ses.create_email_identity(EmailIdentity=domain)
         # moto's SES v1 backend is the one that checks identities when sending.
         client("ses").verify_domain_identity(Domain=domain)
-    return LocalAws(endpoint=endpoint, table_name=TABLE_NAME, timers_table_name=TIMERS_TABLE_NAME,
-                    events_queue_url=events_url,
-                    events_dlq_url=events_dlq, send_queue_url=send_url, send_dlq_url=send_dlq,
-                    signing_secret_arn=secret["ARN"], configuration_set=CONFIGURATION_SET)
+    return LocalAws(
+        endpoint=endpoint,
+        table_name=TABLE_NAME,
+        timers_table_name=TIMERS_TABLE_NAME,
+        events_queue_url=events_url,
+        events_dlq_url=events_dlq,
+        send_queue_url=send_url,
+        send_dlq_url=send_dlq,
+        signing_secret_arn=secret["ARN"],
+        configuration_set=CONFIGURATION_SET,
+    )
 
 
 def _queue_with_dlq(sqs: Any, spec: QueueSpec) -> tuple[str, str]:
     dlq_url = sqs.create_queue(QueueName=f"{spec.name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-    url = sqs.create_queue(QueueName=spec.name, Attributes={
-        "VisibilityTimeout": str(spec.visibility_timeout_seconds),
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                     "maxReceiveCount": str(spec.max_receive_count)}),
-    })["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName=spec.name,
+        Attributes={
+            "VisibilityTimeout": str(spec.visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.max_receive_count)}
+            ),
+        },
+    )["QueueUrl"]
     return url, dlq_url
 
 

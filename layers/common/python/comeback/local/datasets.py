@@ -36,9 +36,15 @@ def read_cdnow(path: Path) -> list[CdnowOrder]:
             if len(fields) != 4:
                 raise ValueError(f"{path.name}:{number}: expected 4 or 5 columns")
             customer, day, cds, value = fields
-            orders.append(CdnowOrder(row=number, customer_id=str(int(customer)),
-                                     day=datetime.strptime(day, "%Y%m%d").date(),
-                                     cds=int(cds), value=Decimal(value)))
+            orders.append(
+                CdnowOrder(
+                    row=number,
+                    customer_id=str(int(customer)),
+                    day=datetime.strptime(day, "%Y%m%d").date(),
+                    cds=int(cds),
+                    value=Decimal(value),
+                )
+            )
     return orders
 
 

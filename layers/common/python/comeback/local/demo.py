@@ -9,7 +9,8 @@ import time
 import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time as day_time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -51,25 +52,47 @@ def events_by_day(orders: list[CdnowOrder], source: str) -> dict[date, list[dict
         user_id = f"cdnow-{order.customer_id}"
         if order.customer_id not in seen:
             seen.add(order.customer_id)
-            days[order.day].append({
-                "type": "identify", "messageId": f"cdnow-identify-{order.customer_id}",
-                "userId": user_id, "timestamp": at,
-                "traits": {"email": synthetic_email(order.customer_id),
-                           "email_consent": share_of(order.customer_id, EMAIL_CONSENT_PERCENT),
-                           "synthetic_contact": True},
-            })
-        days[order.day].append({
-            "type": "track", "event": "Order Completed",
-            "messageId": f"cdnow-{source}-order-{order.row}", "userId": user_id, "timestamp": at,
-            "properties": {"order_id": f"{source}-{order.row}", "total": order.value,
-                           "revenue": order.value, "currency": "USD",
-                           "products": [{"product_id": "cd", "quantity": order.cds}]},
-        })
+            days[order.day].append(
+                {
+                    "type": "identify",
+                    "messageId": f"cdnow-identify-{order.customer_id}",
+                    "userId": user_id,
+                    "timestamp": at,
+                    "traits": {
+                        "email": synthetic_email(order.customer_id),
+                        "email_consent": share_of(order.customer_id, EMAIL_CONSENT_PERCENT),
+                        "synthetic_contact": True,
+                    },
+                }
+            )
+        days[order.day].append(
+            {
+                "type": "track",
+                "event": "Order Completed",
+                "messageId": f"cdnow-{source}-order-{order.row}",
+                "userId": user_id,
+                "timestamp": at,
+                "properties": {
+                    "order_id": f"{source}-{order.row}",
+                    "total": order.value,
+                    "revenue": order.value,
+                    "currency": "USD",
+                    "products": [{"product_id": "cd", "quantity": order.cds}],
+                },
+            }
+        )
     return days
 
 
-def replay(stack: LocalStack, client: TrackingClient, days: dict[date, list[dict[str, Any]]],
-           first: date, last: date, *, progress: TextIO | None = None) -> None:
+def replay(
+    stack: LocalStack,
+    client: TrackingClient,
+    days: dict[date, list[dict[str, Any]]],
+    first: date,
+    last: date,
+    *,
+    progress: TextIO | None = None,
+) -> None:
     """Day by day: the day's calls at noon, then the evening sweeps and sends."""
     assert stack.clock is not None
     total_days = (last - first).days + 1
@@ -90,13 +113,16 @@ def replay(stack: LocalStack, client: TrackingClient, days: dict[date, list[dict
         progress.write("\n")
 
 
-def _progress(out: TextIO, done: int, total: int, day: date, client: TrackingClient,
-              started: float) -> None:
+def _progress(
+    out: TextIO, done: int, total: int, day: date, client: TrackingClient, started: float
+) -> None:
     width = 30
     filled = int(width * done / total)
     elapsed = time.monotonic() - started
-    out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done * 100 // total:3d}% "
-              f"{day.isoformat()}  events {client.accepted:,}  {elapsed:5.0f}s")
+    out.write(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done * 100 // total:3d}% "
+        f"{day.isoformat()}  events {client.accepted:,}  {elapsed:5.0f}s"
+    )
     out.flush()
 
 
@@ -122,8 +148,11 @@ def summarise(stack: LocalStack, shop_id: str) -> dict[str, Any]:
             else:
                 sends[f"{item['message_kind']}:{item['status']}"] += 1
     return {
-        "profiles": profiles, "orders": orders, "revenue": str(revenue),
-        "profiles_with_email_consent": consented, "events_stored": events,
+        "profiles": profiles,
+        "orders": orders,
+        "revenue": str(revenue),
+        "profiles_with_email_consent": consented,
+        "events_stored": events,
         "reminders_sent": sends["cart_recovery:sent"],
         "winbacks_sent": sends["reactivation:sent"],
         "skipped_no_consent": sum(n for k, n in skips.items() if k.endswith(":no_consent")),
@@ -135,7 +164,8 @@ def summarise(stack: LocalStack, shop_id: str) -> dict[str, Any]:
 def write_outbox(stack: LocalStack, folder: Path) -> int:
     """Every email SES accepted, as .eml files, read back from moto's SES store."""
     folder.mkdir(parents=True, exist_ok=True)
-    with urllib.request.urlopen(f"{stack.aws.endpoint}/moto-api/data.json") as response:  # noqa: S310
+    moto_data = f"{stack.aws.endpoint}/moto-api/data.json"
+    with urllib.request.urlopen(moto_data) as response:  # noqa: S310 - moto on 127.0.0.1
         data = json.loads(response.read())
     written = 0
     for message in {m["id"]: m for m in data.get("ses", {}).get("RawMessage", [])}.values():
@@ -148,36 +178,48 @@ def run(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
     path = examples_dir() / DATASETS[options.dataset]
     orders = read_cdnow(path)
     if options.limit_customers:
-        keep = sorted({o.customer_id for o in orders}, key=int)[:options.limit_customers]
+        keep = sorted({o.customer_id for o in orders}, key=int)[: options.limit_customers]
         orders = [o for o in orders if o.customer_id in set(keep)]
     days = events_by_day(orders, options.dataset)
     first, last = min(days), max(days)
-    out.write(f"Comeback demo: replaying {len(orders):,} real CDNOW orders ({path.name}) "
-              f"from {first} to {last} through the local API\n")
+    out.write(
+        f"Comeback demo: replaying {len(orders):,} real CDNOW orders ({path.name}) "
+        f"from {first} to {last} through the local API\n"
+    )
 
     started = time.monotonic()
     clock = SimulatedClock(datetime.combine(first, day_time(0), tzinfo=UTC))
     stack = LocalStack.start(sender_domains=[SENDER_DOMAIN], clock=clock)
     try:
         out.write(f"embedded AWS (moto) at {stack.aws.endpoint}, API at {stack.api.url}\n")
-        keys = create_shop(stack.store(), shop_id=SHOP_ID, name="CDNOW (demo)",
-                           settings=ShopSettings(from_address=f"hello@{SENDER_DOMAIN}",
-                                                 site_url="https://cdnow.example.com"),
-                           now=clock.now())
+        keys = create_shop(
+            stack.store(),
+            shop_id=SHOP_ID,
+            name="CDNOW (demo)",
+            settings=ShopSettings(
+                from_address=f"hello@{SENDER_DOMAIN}", site_url="https://cdnow.example.com"
+            ),
+            now=clock.now(),
+        )
         client = TrackingClient(stack.api.url, keys.write_key)
-        replay(stack, client, days, first, last,
-               progress=sys.stderr if options.progress else None)
+        replay(stack, client, days, first, last, progress=sys.stderr if options.progress else None)
         summary = summarise(stack, SHOP_ID)
         outbox = options.out_dir / "outbox"
         emails = write_outbox(stack, outbox)
         report = {
-            "dataset": path.name, "rows": len(orders), "days_replayed": (last - first).days + 1,
-            "events_accepted": client.accepted, "events_rejected": client.rejected,
-            "rejections": client.errors[:10], **summary,
-            "emails_in_outbox": emails, "outbox": str(outbox),
-            "sweeps": stack.sweeps, "dead_letters": stack.dead_letters(),
+            "dataset": path.name,
+            "rows": len(orders),
+            "days_replayed": (last - first).days + 1,
+            "events_accepted": client.accepted,
+            "events_rejected": client.rejected,
+            "rejections": client.errors[:10],
+            **summary,
+            "emails_in_outbox": emails,
+            "outbox": str(outbox),
+            "sweeps": stack.sweeps,
+            "dead_letters": stack.dead_letters(),
             "synthetic_contacts": f"emails are cdnow-<id>@example.com; {EMAIL_CONSENT_PERCENT}%"
-                                  " of customers (by a hash of their id) gave email consent",
+            " of customers (by a hash of their id) gave email consent",
             "seconds": round(time.monotonic() - started, 1),
         }
     finally:

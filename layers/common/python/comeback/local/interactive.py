@@ -15,11 +15,17 @@ SENDER_DOMAIN = "shop.example.com"  # synthetic: a reserved domain (RFC 2606)
 
 def serve(*, port: int, tick_seconds: float) -> int:
     stack = LocalStack.start(sender_domains=[SENDER_DOMAIN], api_port=port, quiet=False)
-    keys = create_shop(stack.store(), shop_id="local", name="Local Shop",
-                       settings=ShopSettings(from_address=f"hello@{SENDER_DOMAIN}",
-                                             cart_reminder_delay_minutes=5,
-                                             site_url="https://shop.example.com"),
-                       now=SystemClock().now())
+    keys = create_shop(
+        stack.store(),
+        shop_id="local",
+        name="Local Shop",
+        settings=ShopSettings(
+            from_address=f"hello@{SENDER_DOMAIN}",
+            cart_reminder_delay_minutes=5,
+            site_url="https://shop.example.com",
+        ),
+        now=SystemClock().now(),
+    )
     sys.stdout.write(f"""Comeback is running locally.
   API:            {stack.api.url}   (Segment-compatible: /v1/track, /v1/identify, /v1/batch ...)
   embedded AWS:   {stack.aws.endpoint}   (moto; outbox at {stack.aws.endpoint}/moto-api/data.json)

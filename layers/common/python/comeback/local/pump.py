@@ -21,22 +21,36 @@ class PumpResult:
 
 def _record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
     return {
-        "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"], "attributes": message.get("Attributes", {}),
-        "messageAttributes": {}, "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "us-east-1",
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": "us-east-1",
     }
 
 
-def drain(sqs: Any, queue_url: str, function: LocalFunction, *, max_batches: int = 100_000,
-          result: PumpResult | None = None) -> PumpResult:
+def drain(
+    sqs: Any,
+    queue_url: str,
+    function: LocalFunction,
+    *,
+    max_batches: int = 100_000,
+    result: PumpResult | None = None,
+) -> PumpResult:
     """Run the function on the queue until it is empty."""
     result = result or PumpResult()
     queue_arn = _queue_arn(sqs, queue_url)
     for _ in range(max_batches):
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=BATCH_SIZE,
-                                       WaitTimeSeconds=0, AttributeNames=["All"]).get(
-            "Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=BATCH_SIZE,
+            WaitTimeSeconds=0,
+            AttributeNames=["All"],
+        ).get("Messages", [])
         if not messages:
             break
         result.batches += 1
@@ -44,16 +58,20 @@ def drain(sqs: Any, queue_url: str, function: LocalFunction, *, max_batches: int
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
-            sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+                ],
+            )
         result.succeeded += len(done)
         for message in messages:
             if message["MessageId"] in failed:
                 result.failed_attempts += 1
                 # Let it come back at once instead of after the visibility timeout.
-                sqs.change_message_visibility(QueueUrl=queue_url,
-                                              ReceiptHandle=message["ReceiptHandle"],
-                                              VisibilityTimeout=0)
+                sqs.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
     return result
 
 
@@ -63,5 +81,6 @@ _arns: dict[str, str] = {}
 def _queue_arn(sqs: Any, queue_url: str) -> str:
     if queue_url not in _arns:
         _arns[queue_url] = sqs.get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            QueueUrl=queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
     return _arns[queue_url]

@@ -29,8 +29,14 @@ class LocalStack:
     sweeps: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, *, sender_domains: list[str], clock: SimulatedClock | None = None,
-              api_port: int = 0, quiet: bool = True) -> LocalStack:
+    def start(
+        cls,
+        *,
+        sender_domains: list[str],
+        clock: SimulatedClock | None = None,
+        api_port: int = 0,
+        quiet: bool = True,
+    ) -> LocalStack:
         moto = aws.MotoServer()
         aws.use_endpoint(moto.endpoint)
         provisioned = aws.provision(moto.endpoint, sender_domains=sender_domains)
@@ -89,6 +95,7 @@ class LocalStack:
         counts = {}
         for name, url in (("events", self.aws.events_dlq_url), ("send", self.aws.send_dlq_url)):
             attributes = sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
             counts[name] = int(attributes["ApproximateNumberOfMessages"])
         return counts

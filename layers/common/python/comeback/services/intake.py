@@ -44,8 +44,16 @@ def authenticate(store: Store, write_key: str | None) -> str:
     return cached[1]
 
 
-def accept(*, call: str, body: bytes, content_encoding: str | None, authorization: str | None,
-           store: Store, publisher: QueuePublisher, received_at: datetime) -> IntakeOutcome:
+def accept(
+    *,
+    call: str,
+    body: bytes,
+    content_encoding: str | None,
+    authorization: str | None,
+    store: Store,
+    publisher: QueuePublisher,
+    received_at: datetime,
+) -> IntakeOutcome:
     """Answer a tracking call. Events answered with 2xx are on the queue before the answer."""
     document, write_key = read_document(decode_body(body, content_encoding), authorization)
     shop_id = authenticate(store, write_key)
@@ -56,6 +64,7 @@ def accept(*, call: str, body: bytes, content_encoding: str | None, authorizatio
     publisher.publish([dumps(event.model_dump()) for event in parsed.accepted])
     answer: dict[str, Any] = {"success": True}
     if parsed.rejected:
-        answer.update(accepted=len(parsed.accepted),
-                      rejected=[r.as_dict() for r in parsed.rejected])
+        answer.update(
+            accepted=len(parsed.accepted), rejected=[r.as_dict() for r in parsed.rejected]
+        )
     return IntakeOutcome(200, answer, len(parsed.accepted), len(parsed.rejected), shop_id)

@@ -10,6 +10,8 @@ stopped half-way repairs the timers and the record without counting the event tw
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Literal
@@ -23,7 +25,8 @@ from comeback.models.events import AcceptedEvent
 from comeback.models.profile import MAX_RECENT_MESSAGES
 from comeback.models.shop import ShopSettings
 
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 10
+BACKOFF_SECONDS = 0.02
 Outcome = Literal["applied", "duplicate", "repaired"]
 
 
@@ -31,24 +34,32 @@ def message_digest(message_id: str) -> str:
     return hashlib.sha256(message_id.encode()).hexdigest()[:12]
 
 
-def process_event(store: Store, event: AcceptedEvent, settings: ShopSettings, *,
-                  now: datetime, retention: timedelta) -> Outcome:
+def process_event(
+    store: Store,
+    event: AcceptedEvent,
+    settings: ShopSettings,
+    *,
+    now: datetime,
+    retention: timedelta,
+) -> Outcome:
     """Apply one event once. A lost race re-reads and tries again."""
     message = event.parsed()
     identifiers = identifiers_of(message)
     digest = message_digest(event.message_id)
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            # Spread out writers racing for one profile so that one of them wins each round.
+            time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # noqa: S311
         links, recorded = store.read_for_event(event.shop_id, identifiers, event.message_id)
         if recorded:
             return "duplicate"
         profiles = store.get_profiles(event.shop_id, links.values()) if links else {}
-        resolution = resolve(identifiers, links,
-                             {pid: p.user_id for pid, p in profiles.items()})
+        resolution = resolve(identifiers, links, {pid: p.user_id for pid, p in profiles.items()})
         before = profiles.get(resolution.profile_id) if resolution.profile_id else None
         profile_id = resolution.profile_id or uuid.uuid4().hex
 
         if before is not None and digest in before.recent_messages:
-            store.finish_event(event, profile_id, desired_timers(before, settings), retention)
+            store.finish_event(event, profile_id, desired_timers(before, settings), retention, now)
             return "repaired"
 
         base = before or new_profile(event.shop_id, profile_id, now)
@@ -60,6 +71,6 @@ def process_event(store: Store, event: AcceptedEvent, settings: ShopSettings, *,
             store.save_profile(after, before.version if before else None)
         except ConcurrentUpdate:
             continue
-        store.finish_event(event, profile_id, timers, retention)
+        store.finish_event(event, profile_id, timers, retention, now)
         return "applied"
     raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} attempts")

@@ -35,12 +35,26 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
     profile = store.get_profile(job.shop_id, job.profile_id)
     decision = sending.decide(profile, job, shop.settings, now)
     if isinstance(decision, sending.Rearm):
-        store.rearm_timer(job.shop_id, job.profile_id, job.kind, job.job_key,
-                          decision.due_at, decision.subject)
+        store.rearm_timer(
+            job.shop_id,
+            job.profile_id,
+            job.kind,
+            job.job_key,
+            decision.due_at,
+            decision.subject,
+            now,
+        )
         return "rearmed"
     if isinstance(decision, sending.Skip):
-        store.record_skip(job.shop_id, job.profile_id, job.job_key, kind=job.kind,
-                          reason=decision.reason, at=now, retention=ctx.retention)
+        store.record_skip(
+            job.shop_id,
+            job.profile_id,
+            job.job_key,
+            kind=job.kind,
+            reason=decision.reason,
+            at=now,
+            retention=ctx.retention,
+        )
         store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
         return f"skipped:{decision.reason}"
 
@@ -48,23 +62,39 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
     sender_address = shop.settings.from_address or ctx.default_from_address
     if not sender_address:
         raise PermanentSendError("the shop has no from_address configured")
-    if not store.start_send(job.shop_id, job.profile_id, job.job_key, channel="email",
-                            kind=job.kind, at=now, retention=ctx.retention):
+    if not store.start_send(
+        job.shop_id,
+        job.profile_id,
+        job.job_key,
+        channel="email",
+        kind=job.kind,
+        at=now,
+        retention=ctx.retention,
+    ):
         # Sent (or being sent) by an earlier attempt: never twice.
         store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
         return "duplicate"
-    token = sign_unsubscribe(UnsubscribeClaim(job.shop_id, job.profile_id, "email",
-                                              int(now.timestamp())), ctx.signing_key)
+    token = sign_unsubscribe(
+        UnsubscribeClaim(job.shop_id, job.profile_id, "email", int(now.timestamp())),
+        ctx.signing_key,
+    )
     link = unsubscribe_url(ctx.public_base_url, token)
     content = render(job.kind, profile, shop, link)
-    mime = build_mime(content, from_address=sender_address, from_name=shop.settings.from_name
-                      or shop.name, to=decision.to, unsubscribe_link=link, now=now,
-                      message_kind=job.kind)
+    mime = build_mime(
+        content,
+        from_address=sender_address,
+        from_name=shop.settings.from_name or shop.name,
+        to=decision.to,
+        unsubscribe_link=link,
+        now=now,
+        message_kind=job.kind,
+    )
     try:
         provider_id = ctx.mailer.send(mime, sender=sender_address, recipient=decision.to)
     except PermanentSendError as exc:
-        store.finish_send(job.shop_id, job.profile_id, job.job_key, status="failed", at=now,
-                          detail=str(exc))
+        store.finish_send(
+            job.shop_id, job.profile_id, job.job_key, status="failed", at=now, detail=str(exc)
+        )
         store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
         return f"failed:{exc}"
     except TransientSendError:
@@ -73,9 +103,9 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
         # better one reminder lost than two sent.
         store.abandon_send(job.shop_id, job.profile_id, job.job_key)
         raise
-    store.finish_send(job.shop_id, job.profile_id, job.job_key, status="sent", at=now,
-                      detail=provider_id)
+    store.finish_send(
+        job.shop_id, job.profile_id, job.job_key, status="sent", at=now, detail=provider_id
+    )
     store.record_message_sent(job.shop_id, job.profile_id, job.kind, now)
     store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
     return "sent"
-

@@ -20,12 +20,19 @@ class ShopKeys:
     secret_key: str  # private: for server-side APIs only
 
 
-def create_shop(store: Store, *, shop_id: str, name: str, settings: ShopSettings,
-                now: datetime) -> ShopKeys:
+def create_shop(
+    store: Store, *, shop_id: str, name: str, settings: ShopSettings, now: datetime
+) -> ShopKeys:
     if not _SHOP_ID.match(shop_id):
         raise ValueError("shop id: 2-63 lower-case letters, digits and dashes")
-    keys = ShopKeys(shop_id=shop_id, write_key="wk_" + secrets.token_urlsafe(24),
-                    secret_key="sk_" + secrets.token_urlsafe(32))
-    store.create_shop(Shop(shop_id=shop_id, name=name, created_at=now, settings=settings),
-                      write_key=keys.write_key, secret_key=keys.secret_key)
+    keys = ShopKeys(
+        shop_id=shop_id,
+        write_key="wk_" + secrets.token_urlsafe(24),
+        secret_key="sk_" + secrets.token_urlsafe(32),
+    )
+    store.create_shop(
+        Shop(shop_id=shop_id, name=name, created_at=now, settings=settings),
+        write_key=keys.write_key,
+        secret_key=keys.secret_key,
+    )
     return keys

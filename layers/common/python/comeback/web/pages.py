@@ -16,12 +16,15 @@ def _page(title: str, body: str) -> str:
 
 
 def confirm_unsubscribe(token: str) -> str:
-    return _page("Unsubscribe", (
-        "<p>Do you want to stop receiving these emails?</p>"
-        '<form method="post" action="">'
-        f'<input type="hidden" name="t" value="{html.escape(token, quote=True)}">'
-        '<button type="submit">Unsubscribe</button></form>'
-    ))
+    return _page(
+        "Unsubscribe",
+        (
+            "<p>Do you want to stop receiving these emails?</p>"
+            '<form method="post" action="">'
+            f'<input type="hidden" name="t" value="{html.escape(token, quote=True)}">'
+            '<button type="submit">Unsubscribe</button></form>'
+        ),
+    )
 
 
 def unsubscribed() -> str:

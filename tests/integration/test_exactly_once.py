@@ -1,0 +1,233 @@
+"""Events apply once and messages go once, whatever retries, crashes and races do."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from comeback import wiring
+from comeback.adapters.email import TransientSendError
+from comeback.adapters.queues import QueuePublisher
+from comeback.adapters.store import Store
+from comeback.clock import iso
+from comeback.domain.intake import validate_messages
+from comeback.domain.timers import CART_RECOVERY
+from comeback.models.shop import ShopSettings
+from comeback.services.processing import process_event
+from comeback.services.sending import deliver
+from comeback.services.sweeping import sweep
+from comeback.settings import SenderSettings, load
+
+from tests.conftest import START
+from tests.support import profile_of, sent_emails, shop_items
+
+RETENTION = timedelta(days=30)
+
+
+def accepted(shop_id, message, at=START):
+    return validate_messages("track", message, received_at=at, shop_id=shop_id).accepted[0]
+
+
+class CrashAfterProfile(Store):
+    """A processor that stops after writing the profile, before timers and the record."""
+
+    def finish_event(self, *args, **kwargs):
+        raise ConnectionError("the Lambda was stopped here")
+
+
+def test_an_event_whose_run_stopped_half_way_is_repaired_not_counted_twice(stack, shop):
+    store = stack.store()
+    crashing = CrashAfterProfile(store._client, store._table, store._timers)
+    event = accepted(
+        shop.shop_id,
+        {
+            "userId": "u1",
+            "messageId": "m-crash",
+            "event": "Product Added",
+            "properties": {"product_id": "p"},
+        },
+    )
+    with pytest.raises(ConnectionError):
+        process_event(crashing, event, ShopSettings(), now=START, retention=RETENTION)
+    assert shop_items(stack, shop.shop_id, "event") == []
+
+    outcome = process_event(store, event, ShopSettings(), now=START, retention=RETENTION)
+    assert outcome == "repaired"
+    profile = profile_of(stack, shop.shop_id, "u1")
+    assert profile.event_count == 1 and set(profile.cart.lines) == {"p"}
+    assert len(shop_items(stack, shop.shop_id, "event")) == 1
+    due = list(
+        store.due_timers(shop.shop_id, CART_RECOVERY, START.date(), START + timedelta(days=1), 10)
+    )
+    assert [t.profile_id for t in due] == [profile.profile_id]
+    assert (
+        process_event(store, event, ShopSettings(), now=START, retention=RETENTION) == "duplicate"
+    )
+
+
+def test_concurrent_events_of_a_new_person_make_one_profile_and_lose_nothing(stack, shop):
+    store = stack.store()
+    events = [
+        accepted(
+            shop.shop_id,
+            {
+                "userId": "racer",
+                "anonymousId": "anon-r",
+                "messageId": f"race-{i}",
+                "event": "Order Completed",
+                "properties": {"order_id": f"o{i}", "total": i + 1},
+            },
+        )
+        for i in range(8)
+    ]
+    outcomes, errors = [], []
+
+    def apply(event):
+        try:
+            outcomes.append(
+                process_event(store, event, ShopSettings(), now=START, retention=RETENTION)
+            )
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=apply, args=(e,)) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(outcomes) == ["applied"] * 8
+    profiles = shop_items(stack, shop.shop_id, "profile")
+    assert len(profiles) == 1
+    assert profiles[0]["orders"]["count"] == 8 and profiles[0]["orders"]["revenue"] == 36
+
+
+def _abandon(stack, shop, user, at):
+    store = stack.store()
+    for name, message in (
+        (
+            "id",
+            {
+                "type": "identify",
+                "userId": user,
+                "traits": {"email": f"{user}-{shop.shop_id}@example.com", "email_consent": True},
+            },
+        ),
+        (
+            "add",
+            {
+                "type": "track",
+                "userId": user,
+                "event": "Product Added",
+                "properties": {"product_id": "p"},
+            },
+        ),
+    ):
+        call = message.pop("type")
+        event = validate_messages(
+            call, {**message, "messageId": f"{user}-{name}"}, received_at=at, shop_id=shop.shop_id
+        ).accepted[0]
+        process_event(store, event, ShopSettings(), now=at, retention=RETENTION)
+
+
+def test_overlapping_sweeps_claim_each_due_item_once_and_read_only_what_is_due(stack, shop):
+    # Given 5 carts due now and 20 not due for hours
+    for i in range(5):
+        _abandon(stack, shop, f"due{i}", START - timedelta(hours=2))
+    for i in range(20):
+        _abandon(stack, shop, f"later{i}", START + timedelta(hours=5))
+    store, sqs = stack.store(), wiring.client("sqs")
+    publisher = QueuePublisher(sqs, stack.aws.send_queue_url)
+    stack.send_messages()  # leave the send queue empty
+
+    read = []
+    real_query = store._client.query
+
+    my_due_range = f"SHOP#{shop.shop_id}#DUE#{CART_RECOVERY}#{START.date()}"
+
+    def counting_query(**kwargs):
+        answer = real_query(**kwargs)
+        if kwargs["ExpressionAttributeValues"][":due"]["S"] == my_due_range:
+            read.append(answer["Count"])
+        return answer
+
+    store._client.query = counting_query
+    results = []
+    try:
+        runs = [
+            threading.Thread(
+                target=lambda: results.append(
+                    sweep(
+                        store,
+                        publisher,
+                        CART_RECOVERY,
+                        now=START,
+                        lease=timedelta(minutes=15),
+                        max_items=100,
+                    )
+                )
+            )
+            for _ in range(3)
+        ]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join()
+    finally:
+        store._client.query = real_query
+    assert len(results) == 3
+    # Each run read this shop's due range: at most the 5 due items, never the 20 not due.
+    assert len(read) == 3 and max(read) == 5
+    stack.send_messages()
+    sent = [e for i in range(5) for e in sent_emails(stack, f"due{i}-{shop.shop_id}@example.com")]
+    assert len(sent) == 5
+    assert sent_emails(stack, f"later0-{shop.shop_id}@example.com") == []
+
+
+class FlakyMailer:
+    """SES refusing the first attempt with a throttle, then accepting."""
+
+    def __init__(self, real):
+        self.real, self.calls = real, 0
+
+    def send(self, message, *, sender, recipient):
+        self.calls += 1
+        if self.calls == 1:
+            raise TransientSendError("Throttling")
+        return self.real.send(message, sender=sender, recipient=recipient)
+
+
+def test_a_throttled_send_is_retried_and_a_repeated_job_is_not_sent_again(stack, shop):
+    _abandon(stack, shop, "flaky", START)
+    store = stack.store()
+    [timer] = [
+        t
+        for t in store.due_timers(
+            shop.shop_id, CART_RECOVERY, START.date(), START + timedelta(hours=2), 100
+        )
+        if t.profile_id == profile_of(stack, shop.shop_id, "flaky").profile_id
+    ]
+    from comeback.adapters.store import job_key
+    from comeback.models.jobs import MessageJob
+
+    key = job_key(CART_RECOVERY, timer.subject)
+    assert store.claim_timer(timer, claim_key=key, lease_until=START + timedelta(hours=3))
+    job = MessageJob(
+        shop_id=shop.shop_id,
+        profile_id=timer.profile_id,
+        kind=CART_RECOVERY,
+        subject=timer.subject,
+        job_key=key,
+        claimed_at=START,
+    )
+    context = wiring.sender_context(load(SenderSettings))
+    flaky = FlakyMailer(context.mailer)
+    context = type(context)(**{**context.__dict__, "mailer": flaky})
+    shop_record = store.get_shop(shop.shop_id)
+    now = START + timedelta(hours=2)
+
+    with pytest.raises(TransientSendError):
+        deliver(context, job, shop_record, now)
+    assert deliver(context, job, shop_record, now) == "sent"
+    assert deliver(context, job, shop_record, now) == "duplicate"
+    assert len(sent_emails(stack, f"flaky-{shop.shop_id}@example.com")) == 1
+    assert timer.due_at == iso(START + timedelta(hours=1))
