@@ -66,11 +66,10 @@ def _send(request):
         return error.code, error.read().decode()
 
 
-@pytest.fixture
-def shop(stack):
-    """A fresh shop for each test, so tests never see each other's data."""
+def make_shop(stack, at=START) -> ShopClient:
+    """A shop created at `at` (the sweeps read its due days from its creation on)."""
     number = next(_shop_numbers)
-    stack.clock.set(START)
+    stack.clock.set(at)
     keys = create_shop(
         stack.store(),
         shop_id=f"shop-{number}",
@@ -81,3 +80,9 @@ def shop(stack):
         now=stack.clock.now(),
     )
     return ShopClient(keys=keys, api_url=stack.api.url)
+
+
+@pytest.fixture
+def shop(stack):
+    """A fresh shop for each test, so tests never see each other's data."""
+    return make_shop(stack)

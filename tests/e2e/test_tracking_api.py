@@ -3,6 +3,7 @@
 import gzip
 import json
 
+from tests.conftest import make_shop
 from tests.support import profile_of, shop_items
 
 
@@ -99,8 +100,6 @@ def test_alias_screen_and_group_are_accepted_and_stored(stack, shop):
 
 
 def test_a_shops_write_key_never_reaches_another_shops_data(stack, shop):
-    from tests.conftest import ShopClient  # noqa: F401  (the fixture's type)
-
     # Given the same user id in two shops
     other = _other_shop(stack)
     shop.post(
@@ -127,17 +126,4 @@ def test_unknown_routes_are_404(stack, shop):
 
 
 def _other_shop(stack):
-    from comeback.models.shop import ShopSettings
-    from comeback.services.shops import create_shop
-
-    from tests.conftest import SENDER_DOMAIN, ShopClient, _shop_numbers
-
-    number = next(_shop_numbers)
-    keys = create_shop(
-        stack.store(),
-        shop_id=f"shop-{number}",
-        name="Other",
-        settings=ShopSettings(from_address=f"hello@{SENDER_DOMAIN}"),
-        now=stack.clock.now(),
-    )
-    return ShopClient(keys=keys, api_url=stack.api.url)
+    return make_shop(stack)

@@ -4,6 +4,8 @@ policy moves them to the dead-letter queue."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,45 +36,67 @@ def _record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 
 
 def drain(
+    sqs: Any, queue_url: str, instances: list[LocalFunction], *, max_batches: int = 100_000
+) -> PumpResult:
+    """Run the function on the queue until it is empty, with one poller per instance (Lambda
+    runs several instances of a function at once; each handles one batch at a time)."""
+    result = PumpResult()
+    lock = threading.Lock()
+    queue_arn = _queue_arn(sqs, queue_url)
+
+    def poll(function: LocalFunction) -> None:
+        for _ in range(max_batches):
+            if not _one_batch(sqs, queue_url, queue_arn, function, result, lock):
+                return
+
+    while True:
+        before = result.batches
+        if len(instances) == 1:
+            poll(instances[0])
+        else:
+            with ThreadPoolExecutor(max_workers=len(instances)) as pool:
+                list(pool.map(poll, instances))
+        if result.batches == before:
+            return result
+
+
+def _one_batch(
     sqs: Any,
     queue_url: str,
+    queue_arn: str,
     function: LocalFunction,
-    *,
-    max_batches: int = 100_000,
-    result: PumpResult | None = None,
-) -> PumpResult:
-    """Run the function on the queue until it is empty."""
-    result = result or PumpResult()
-    queue_arn = _queue_arn(sqs, queue_url)
-    for _ in range(max_batches):
-        messages = sqs.receive_message(
+    result: PumpResult,
+    lock: threading.Lock,
+) -> bool:
+    messages = sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=BATCH_SIZE,
+        WaitTimeSeconds=0,
+        AttributeNames=["All"],
+    ).get("Messages", [])
+    if not messages:
+        return False
+    response = function.invoke({"Records": [_record(m, queue_arn) for m in messages]}) or {}
+    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    done = [m for m in messages if m["MessageId"] not in failed]
+    if done:
+        sqs.delete_message_batch(
             QueueUrl=queue_url,
-            MaxNumberOfMessages=BATCH_SIZE,
-            WaitTimeSeconds=0,
-            AttributeNames=["All"],
-        ).get("Messages", [])
-        if not messages:
-            break
-        result.batches += 1
-        response = function.invoke({"Records": [_record(m, queue_arn) for m in messages]}) or {}
-        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-        done = [m for m in messages if m["MessageId"] not in failed]
-        if done:
-            sqs.delete_message_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
-                ],
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+            ],
+        )
+    for message in messages:
+        if message["MessageId"] in failed:
+            # Let it come back at once instead of after the visibility timeout.
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
             )
+    with lock:
+        result.batches += 1
         result.succeeded += len(done)
-        for message in messages:
-            if message["MessageId"] in failed:
-                result.failed_attempts += 1
-                # Let it come back at once instead of after the visibility timeout.
-                sqs.change_message_visibility(
-                    QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-    return result
+        result.failed_attempts += len(messages) - len(done)
+    return True
 
 
 _arns: dict[str, str] = {}

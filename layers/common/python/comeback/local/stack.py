@@ -18,6 +18,10 @@ from comeback.local.pump import PumpResult, drain
 from comeback.observability import logger
 from comeback.settings import StoreSettings, load
 
+# Queue consumers run this many instances at once, as Lambda scales a function out.
+DEFAULT_CONCURRENCY = 3
+QUEUE_CONSUMERS = ("processor", "sender")
+
 
 @dataclass
 class LocalStack:
@@ -26,6 +30,7 @@ class LocalStack:
     functions: dict[str, LocalFunction]
     clock: SimulatedClock | None
     _moto: Any = None
+    pollers: dict[str, list[LocalFunction]] = field(default_factory=dict)
     sweeps: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
@@ -36,6 +41,7 @@ class LocalStack:
         clock: SimulatedClock | None = None,
         api_port: int = 0,
         quiet: bool = True,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> LocalStack:
         moto = aws.MotoServer()
         aws.use_endpoint(moto.endpoint)
@@ -52,8 +58,14 @@ class LocalStack:
         api = LocalApi(functions, port=api_port)
         os.environ.update(aws.function_environment(provisioned, public_base_url=api.url))
         functions.update({name: LocalFunction(name) for name in FUNCTION_NAMES})
+        pollers = {
+            name: [functions[name]] + [LocalFunction(name) for _ in range(concurrency - 1)]
+            for name in QUEUE_CONSUMERS
+        }
         api.start()
-        return cls(aws=provisioned, api=api, functions=functions, clock=clock, _moto=moto)
+        return cls(
+            aws=provisioned, api=api, functions=functions, clock=clock, _moto=moto, pollers=pollers
+        )
 
     def stop(self) -> None:
         self.api.stop()
@@ -65,7 +77,7 @@ class LocalStack:
         return wiring.store(load(StoreSettings))
 
     def process_events(self) -> PumpResult:
-        return drain(wiring.client("sqs"), self.aws.events_queue_url, self.functions["processor"])
+        return drain(wiring.client("sqs"), self.aws.events_queue_url, self.pollers["processor"])
 
     def run_sweeps(self) -> dict[str, dict[str, Any]]:
         """What EventBridge does on schedule in AWS (moto never fires schedules)."""
@@ -80,7 +92,7 @@ class LocalStack:
         return results
 
     def send_messages(self) -> PumpResult:
-        return drain(wiring.client("sqs"), self.aws.send_queue_url, self.functions["sender"])
+        return drain(wiring.client("sqs"), self.aws.send_queue_url, self.pollers["sender"])
 
     def tick(self, moment: datetime | None = None) -> None:
         """Advance the clock, then let everything that is due happen."""
