@@ -29,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     shop.add_argument("--name", required=True)
     shop.add_argument("--from-address", required=True)
     shop.add_argument("--site-url")
-    shop.add_argument("--table", required=True, help="the stack's table name (stack output)")
+    where = shop.add_mutually_exclusive_group(required=True)
+    where.add_argument("--stack", help="the deployed stack's name (reads its table outputs)")
+    where.add_argument("--table", help="the main table's name (stack output TableName)")
+    shop.add_argument("--timers-table", help="with --table: stack output TimersTableName")
 
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -63,8 +66,16 @@ def _create_shop(args: argparse.Namespace) -> int:
     from comeback.models.shop import ShopSettings
     from comeback.services.shops import create_shop
 
+    table, timers_table = args.table, args.timers_table
+    if args.stack:
+        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+        table, timers_table = outputs["TableName"], outputs["TimersTableName"]
+    if not timers_table:
+        sys.stderr.write("--timers-table is needed with --table\n")
+        return 2
     keys = create_shop(
-        Store(boto3.client("dynamodb"), args.table),
+        Store(boto3.client("dynamodb"), table, timers_table),
         shop_id=args.shop_id,
         name=args.name,
         now=SystemClock().now(),

@@ -76,8 +76,11 @@ def _one_batch(
     ).get("Messages", [])
     if not messages:
         return False
-    response = function.invoke({"Records": [_record(m, queue_arn) for m in messages]}) or {}
-    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    try:
+        response = function.invoke({"Records": [_record(m, queue_arn) for m in messages]}) or {}
+        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    except Exception:  # noqa: BLE001 - as Lambda does: an invocation error fails the batch
+        failed = {m["MessageId"] for m in messages}
     done = [m for m in messages if m["MessageId"] not in failed]
     if done:
         sqs.delete_message_batch(
