@@ -58,7 +58,8 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
         store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
         return f"skipped:{decision.reason}"
 
-    assert profile is not None
+    if profile is None:  # decide() only says "send" for a profile it has
+        return "skipped:profile_gone"
     sender_address = shop.settings.from_address or ctx.default_from_address
     if not sender_address:
         raise PermanentSendError("the shop has no from_address configured")
