@@ -141,3 +141,92 @@ def test_emails_in_traits_are_checked(email, ok):
 def test_batch_needs_an_array():
     with pytest.raises(InvalidInput, match="batch"):
         validate("batch", {"batch": {"type": "track"}})
+
+
+@pytest.mark.parametrize(
+    "body,why",
+    [
+        (b'{"userId": "u", "traits": {"x": NaN}}', "NaN"),
+        (b'{"userId": "u", "traits": {"x": 1e400}}', "storable range"),
+        (b'{"userId": "u", "traits": {"x": 1e-200}}', "storable range"),
+        (
+            b'{"userId": "u", "traits": {"x": 123456789012345678901234567890123456789}}',
+            "storable range",
+        ),
+        (b'{"userId": "\\ud800"}', "surrogate"),
+        (b'{"userId": "u", "traits": ' + b'{"a": ' * 40 + b"1" + b"}" * 40 + b"}", "nested"),
+    ],
+)
+def test_values_that_could_not_be_stored_are_refused_at_intake(body, why):
+    with pytest.raises(InvalidInput, match=why):
+        document, _ = read_document(body, None)
+        result = validate("identify", document)
+        raise InvalidInput(result.rejected[0].error)
+
+
+def test_a_deeply_nested_body_is_a_400_not_a_crash():
+    with pytest.raises(InvalidInput):
+        read_document(b"[" * 20_000 + b"]" * 20_000, None)
+
+
+@pytest.mark.parametrize("timestamp", ["0999-01-01T00:00:00Z", "1969-12-31T23:59:59Z"])
+def test_timestamps_before_1970_are_refused(timestamp):
+    result = validate("track", {"userId": "u", "event": "E", "timestamp": timestamp})
+    assert "1970" in result.rejected[0].error
+
+
+def test_future_timestamps_are_clamped_to_the_arrival():
+    event = validate(
+        "track", {"userId": "u", "event": "E", "timestamp": "9999-12-31T23:59:59Z"}
+    ).accepted[0]
+    assert event.timestamp == NOW
+    overflow = validate(
+        "track",
+        {
+            "userId": "u",
+            "event": "E",
+            "timestamp": "9999-01-01T00:00:00Z",
+            "sentAt": "0001-01-01T00:00:00Z",
+        },
+    )
+    assert "out of range" in overflow.rejected[0].error
+
+
+def test_batch_level_context_counts_towards_the_32_kb_limit():
+    result = validate(
+        "batch",
+        {
+            "context": {"big": "c" * 40_000},
+            "batch": [{"type": "track", "userId": "u", "event": "E"}],
+        },
+    )
+    assert not result.accepted and "32 KB" in result.rejected[0].error
+
+
+@pytest.mark.parametrize(
+    "call,document",
+    [
+        (
+            "track",
+            {
+                "userId": "u",
+                "event": "Consent Updated",
+                "properties": {"channel": "email", "granted": "false"},
+            },
+        ),
+        (
+            "track",
+            {
+                "userId": "u",
+                "event": "Consent Updated",
+                "properties": {"channel": "Email", "granted": False},
+            },
+        ),
+        ("track", {"userId": "u", "event": "Consent Updated", "properties": {}}),
+        ("identify", {"userId": "u", "traits": {"email_consent": "yes"}}),
+        ("identify", {"userId": "u", "traits": {"consent": {"fax": True}}}),
+    ],
+)
+def test_consent_that_would_silently_change_nothing_is_refused(call, document):
+    result = validate(call, document)
+    assert not result.accepted

@@ -163,3 +163,34 @@ def test_profiles_stay_bounded_whatever_the_history():
     assert len(profile.traits) <= 50
     assert len(profile.orders.recent_ids) <= 20
     assert len(profile.model_dump_json()) < 40_000
+
+
+def test_viewing_the_same_cart_again_is_not_a_change():
+    profile = apply(fresh(), track("Product Added", {"product_id": "p", "quantity": 2}), T0)
+    for minutes, event in ((30, "Cart Viewed"), (40, "Checkout Started")):
+        again = apply(
+            profile,
+            track(event, {"products": [{"product_id": "p", "quantity": 2}]}),
+            T0 + timedelta(minutes=minutes),
+        )
+        assert again.cart.updated_at == T0  # so no second reminder is set
+    assert again.cart.checkout_started_at == T0 + timedelta(minutes=40)
+    changed = apply(
+        profile,
+        track("Cart Viewed", {"products": [{"product_id": "p", "quantity": 3}]}),
+        T0 + timedelta(minutes=50),
+    )
+    assert changed.cart.updated_at == T0 + timedelta(minutes=50)
+
+
+def test_a_removal_that_overtakes_its_add_still_wins():
+    # Given the removal of 9:05 arrives before the add of 9:01
+    profile = apply(
+        fresh(), track("Product Removed", {"product_id": "p"}), T0 + timedelta(minutes=5)
+    )
+    assert profile.cart is None or not profile.cart.lines
+    profile = apply(profile, track("Product Added", {"product_id": "p"}), T0 + timedelta(minutes=1))
+    # Then the cart stays empty, and an unrelated add still counts
+    assert not profile.cart.lines
+    profile = apply(profile, track("Product Added", {"product_id": "q"}), T0 + timedelta(minutes=2))
+    assert set(profile.cart.lines) == {"q"}

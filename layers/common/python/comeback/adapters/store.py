@@ -91,11 +91,12 @@ class Store:
             ]
         )
 
-    def shop_for_key(self, key: str, key_type: str = "write") -> str | None:
+    def shop_for_key(self, key: str) -> tuple[str, str] | None:
+        """The shop a key belongs to and the key's type (`write` or `secret`)."""
         item = self._get(keys.write_key_pk(key), keys.WRITE_KEY_SK, consistent=False)
-        if item is None or item.get("key_type") != key_type:
+        if item is None:
             return None
-        return item["shop_id"]
+        return item["shop_id"], item["key_type"]
 
     def get_shop(self, shop_id: str) -> Shop | None:
         item = self._get(keys.shop_pk(shop_id), keys.SHOP_SK, consistent=False)

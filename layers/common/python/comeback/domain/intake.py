@@ -13,14 +13,14 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from comeback.clock import ensure_utc, iso
-from comeback.domain import commerce
+from comeback.domain import commerce, consent
 from comeback.domain.contact import normalise_email
 from comeback.errors import InvalidInput, PayloadTooLarge
 from comeback.jsonutil import dumps
@@ -94,17 +94,64 @@ def write_key_from_authorization(header: str | None) -> str | None:
 def read_document(body: bytes, authorization: str | None) -> tuple[dict[str, Any], str | None]:
     """The JSON body and the write key (Basic auth user name, else `writeKey` in the body)."""
     try:
-        document = json.loads(body, parse_float=Decimal)
+        document = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidInput("body is nested too deeply") from exc
     if not isinstance(document, dict):
         raise InvalidInput("body must be a JSON object")
     write_key = write_key_from_authorization(authorization) or _text(document.get("writeKey"))
     return document, write_key
 
 
+def _refuse_constant(name: str) -> Any:
+    raise InvalidInput(f"{name} is not a number JSON allows")
+
+
+# What DynamoDB can store: 38 significant digits, magnitudes from 1E-130 to below 1E126.
+_MAX_DIGITS = 38
+_MAX_EXPONENT = 125
+_MIN_EXPONENT = -130
+MAX_DEPTH = 32
+
+
+def check_values(value: Any, depth: int = 0) -> None:
+    """Refuse what could be accepted now and fail later: numbers DynamoDB cannot hold, text
+    that is not valid Unicode (lone surrogates), structures nested beyond reason."""
+    if depth > MAX_DEPTH:
+        raise InvalidInput(f"body is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_values(key, depth + 1)
+            check_values(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_values(item, depth + 1)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInput(
+                "text holds an invalid Unicode character (a lone surrogate)"
+            ) from exc
+    elif isinstance(value, int | Decimal) and not isinstance(value, bool) and value:
+        number = Decimal(value)
+        digits = len("".join(map(str, number.as_tuple().digits)).strip("0") or "0")
+        if digits > _MAX_DIGITS or not _MIN_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
+            raise InvalidInput(
+                f"number {str(number)[:40]} is out of the storable range "
+                f"(38 digits, 1E-130 to 1E125)"
+            )
+
+
 def validate_messages(
-    call: str, document: dict[str, Any], *, received_at: datetime, shop_id: str
+    call: str,
+    document: dict[str, Any],
+    *,
+    received_at: datetime,
+    shop_id: str,
+    source: str = "client",
 ) -> ParsedRequest:
     """Validate a tracking call. Raises InvalidInput when the request as a whole is unusable."""
     result = ParsedRequest()
@@ -125,7 +172,7 @@ def validate_messages(
 
     for index, raw in enumerate(messages):
         try:
-            event = _accept(raw, defaults, batch_sent_at, received_at, shop_id)
+            event = _accept(raw, defaults, batch_sent_at, received_at, shop_id, source)
         except InvalidInput as exc:
             message_id = raw.get("messageId") if isinstance(raw, dict) else None
             result.rejected.append(Rejection(index, _text(message_id), exc.message))
@@ -135,16 +182,23 @@ def validate_messages(
 
 
 def _accept(
-    raw: Any, defaults: dict[str, Any], batch_sent_at: Any, received_at: datetime, shop_id: str
+    raw: Any,
+    defaults: dict[str, Any],
+    batch_sent_at: Any,
+    received_at: datetime,
+    shop_id: str,
+    source: str,
 ) -> AcceptedEvent:
     if not isinstance(raw, dict):
         raise InvalidInput("each message must be a JSON object")
-    size = len(dumps(raw).encode("utf-8"))
-    if size > MAX_EVENT_BYTES:
-        raise InvalidInput(f"message is over the {MAX_EVENT_BYTES // 1024} KB limit ({size} bytes)")
     merged = {**defaults, **raw}
     if "sentAt" not in merged and batch_sent_at is not None:
         merged["sentAt"] = batch_sent_at
+    check_values(merged)
+    # The limit applies to the message as stored, batch-level context included.
+    size = len(dumps(merged).encode("utf-8"))
+    if size > MAX_EVENT_BYTES:
+        raise InvalidInput(f"message is over the {MAX_EVENT_BYTES // 1024} KB limit ({size} bytes)")
     try:
         message = SegmentMessage.model_validate(merged)
     except ValidationError as exc:
@@ -153,15 +207,10 @@ def _accept(
 
     received_at = ensure_utc(received_at)
     client_time = message.timestamp or message.original_timestamp
-    if client_time is None:
-        timestamp = received_at
-    elif message.sent_at is not None:
-        timestamp = ensure_utc(client_time) + (received_at - ensure_utc(message.sent_at))
-    else:
-        timestamp = ensure_utc(client_time)
+    timestamp = event_time(client_time, message.sent_at, received_at)
 
     wire = message.model_dump(by_alias=True, exclude_none=True)
-    message_id = message.message_id or _content_id(shop_id, wire)
+    message_id = message.message_id or _content_id(shop_id, wire, received_at)
     wire["messageId"] = message_id
     wire["timestamp"] = iso(timestamp)
     wire["receivedAt"] = iso(received_at)
@@ -173,7 +222,30 @@ def _accept(
         received_at=received_at,
         timestamp=timestamp,
         message=wire,
+        source=source,
     )
+
+
+EARLIEST_EVENT = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def event_time(
+    client_time: datetime | None, sent_at: datetime | None, received_at: datetime
+) -> datetime:
+    """When the event happened: the client's time corrected for its clock's skew (Segment's
+    receivedAt - sentAt), never later than its arrival, which would let a future-dated event
+    outrank every real one (a consent withdrawal, a newer cart)."""
+    if client_time is None:
+        return received_at
+    try:
+        moment = ensure_utc(client_time)
+        if sent_at is not None:
+            moment += received_at - ensure_utc(sent_at)
+    except OverflowError as exc:
+        raise InvalidInput("timestamp or sentAt is out of range") from exc
+    if moment < EARLIEST_EVENT:
+        raise InvalidInput("timestamp is before 1970")
+    return min(moment, received_at)
 
 
 def _check_semantics(message: SegmentMessage) -> None:
@@ -188,12 +260,19 @@ def _check_semantics(message: SegmentMessage) -> None:
             commerce.parse_properties(message.event, message.properties)
         except ValidationError as exc:
             raise InvalidInput(f"{message.event}: {_describe(exc, 'properties')}") from exc
+    try:
+        consent.check_consent(message)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
 
 
-def _content_id(shop_id: str, wire: dict[str, Any]) -> str:
+def _content_id(shop_id: str, wire: dict[str, Any], received_at: datetime) -> str:
     # A message without messageId gets one derived from its content, so that a client that
-    # retries the same body is still deduplicated.
+    # retries the same body is still deduplicated. Without a timestamp of its own, the minute
+    # it arrived stands in: the same event sent again tomorrow is another event.
     content = {k: v for k, v in wire.items() if k not in ("sentAt", "writeKey")}
+    if "timestamp" not in content and "originalTimestamp" not in content:
+        content["arrivedMinute"] = received_at.strftime("%Y-%m-%dT%H:%M")
     canonical = json.dumps(json.loads(dumps(content)), sort_keys=True, separators=(",", ":"))
     return "server-" + hashlib.sha256(f"{shop_id}|{canonical}".encode()).hexdigest()[:32]
 

@@ -14,14 +14,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from comeback.domain import commerce
+from comeback.domain import commerce, consent
 from comeback.domain.contact import normalise_email
 from comeback.domain.identity import ANONYMOUS
 from comeback.errors import InvalidInput
 from comeback.jsonutil import dumps
 from comeback.models.events import SegmentMessage
 from comeback.models.profile import (
-    CHANNELS,
     MAX_ANONYMOUS_IDS,
     MAX_CART_LINES,
     MAX_RECENT_ORDER_IDS,
@@ -34,11 +33,6 @@ from comeback.models.profile import (
 )
 from comeback.models.shop import ShopSettings
 
-_CONSENT_TRAIT_NAMES = {
-    "email": ("email_consent", "emailConsent", "email_opt_in", "emailOptIn"),
-    "sms": ("sms_consent", "smsConsent"),
-    "push": ("push_consent", "pushConsent"),
-}
 _IDENTITY_TRAITS = frozenset({"email", "consent"})
 
 
@@ -53,15 +47,30 @@ def apply_event(
     identifiers: list[str],
     settings: ShopSettings,
     now: datetime,
+    *,
+    trusted: bool = False,
 ) -> Profile:
-    """The profile after `message` (which happened at `timestamp`)."""
+    """The profile after `message` (which happened at `timestamp`).
+
+    Untrusted messages (the public write key: anyone can send them) may give a profile its
+    first email address but never replace one, and their consent grants count only if the
+    shop accepts client consent; withdrawals always count.
+    """
     updated = profile.model_copy(deep=True)
     updated.version = profile.version + 1
     updated.updated_at = now
     updated.event_count += 1
     _note_identifiers(updated, message, identifiers)
     _note_activity(updated, timestamp)
-    _merge_traits(updated, message.all_traits(), timestamp)
+    _merge_traits(updated, message.all_traits(), timestamp, trusted=trusted)
+    try:
+        stated = consent.statements(message)
+    except ValueError:
+        stated = []  # refused at intake; an event queued before that rule stays without it
+    for statement in stated:
+        if statement.granted and not trusted and not settings.accept_client_consent:
+            continue
+        record_consent(updated, statement.channel, statement.granted, timestamp, statement.source)
     if message.type == "track" and message.event:
         _apply_track(updated, message.event, message.properties, timestamp, settings)
     return updated
@@ -85,14 +94,15 @@ def _note_activity(profile: Profile, timestamp: datetime) -> None:
         profile.last_activity_at = timestamp
 
 
-def _merge_traits(profile: Profile, traits: dict[str, Any], timestamp: datetime) -> None:
+def _merge_traits(
+    profile: Profile, traits: dict[str, Any], timestamp: datetime, *, trusted: bool
+) -> None:
     if not traits:
         return
     email = traits.get("email")
-    if email is not None:
+    if email is not None and (trusted or not profile.email):
         with contextlib.suppress(InvalidInput):
             profile.email = normalise_email(email)
-    _apply_consent_traits(profile, traits, timestamp)
     kept = dict(profile.traits)
     for name, value in traits.items():
         if name in _IDENTITY_TRAITS or not isinstance(name, str) or len(name) > 100:
@@ -103,16 +113,6 @@ def _merge_traits(profile: Profile, traits: dict[str, Any], timestamp: datetime)
             kept[name] = value
     # Bounded: the most recently set traits win once the limit is reached.
     profile.traits = dict(list(kept.items())[-MAX_TRAITS:])
-
-
-def _apply_consent_traits(profile: Profile, traits: dict[str, Any], timestamp: datetime) -> None:
-    nested = traits.get("consent")
-    for channel in CHANNELS:
-        value = nested.get(channel) if isinstance(nested, dict) else None
-        if value is None:
-            value = next((traits[n] for n in _CONSENT_TRAIT_NAMES[channel] if n in traits), None)
-        if isinstance(value, bool):
-            record_consent(profile, channel, value, timestamp, "identify")
 
 
 def record_consent(
@@ -135,9 +135,6 @@ def _apply_track(
     timestamp: datetime,
     settings: ShopSettings,
 ) -> None:
-    if event == commerce.CONSENT_UPDATED:
-        _apply_consent_event(profile, properties, timestamp)
-        return
     try:
         props = commerce.parse_properties(event, properties)
     except ValidationError:
@@ -146,17 +143,6 @@ def _apply_track(
         _apply_order(profile, props, timestamp)
     elif event in commerce.CART_EVENTS and props is not None:
         _apply_cart_event(profile, event, props, timestamp, settings)
-
-
-def _apply_consent_event(profile: Profile, properties: dict[str, Any], at: datetime) -> None:
-    channel, granted = properties.get("channel"), properties.get("granted")
-    if channel in CHANNELS and isinstance(granted, bool):
-        record_consent(profile, channel, granted, at, "consent_event")
-    nested = properties.get("consent")
-    if isinstance(nested, dict):
-        for name, value in nested.items():
-            if name in CHANNELS and isinstance(value, bool):
-                record_consent(profile, name, value, at, "consent_event")
 
 
 def _apply_order(profile: Profile, order: commerce.OrderProps, at: datetime) -> None:
@@ -185,21 +171,25 @@ def _apply_cart_event(
     if profile.cart_closed_at is not None and at <= profile.cart_closed_at:
         return  # from before the last order: that cart is gone
     cart = profile.cart or Cart(currency=settings.currency, updated_at=at)
+    had_lines = bool(cart.lines)
     if event in (commerce.PRODUCT_ADDED, commerce.PRODUCT_REMOVED):
         changed = _change_line(cart, event, props, at)
     else:
         changed = _replace_lines(cart, props, at)
-        if event == commerce.CHECKOUT_STARTED and changed:
-            cart.checkout_started_at = at
+    if event == commerce.CHECKOUT_STARTED and cart.lines:
+        cart.checkout_started_at = max(cart.checkout_started_at or at, at)
+        profile.cart = cart
     if not changed:
+        if cart.removed and not cart.lines:
+            profile.cart = cart  # only a removal seen so far: keep it for the late add
         return
     cart.cart_id = props.cart_id or cart.cart_id
     cart.currency = (props.currency or cart.currency).upper()
     cart.updated_at = max(cart.updated_at, at)
     if cart.lines:
         profile.cart = cart
-    else:
-        # An empty cart is closed as of now: any older add arriving late belongs to it.
+    elif had_lines:
+        # An emptied cart is closed as of now: any older add arriving late belonged to it.
         profile.cart = None
         profile.cart_closed_at = max(profile.cart_closed_at or at, at)
 
@@ -225,10 +215,18 @@ def _change_line(cart: Cart, event: str, product: commerce.ProductProps, at: dat
             cart.lines[key] = line.model_copy(update={"quantity": remaining, "updated_at": at})
         else:
             del cart.lines[key]
-            cart.removed = dict(list({**cart.removed, key: at}.items())[-MAX_CART_LINES:])
+            _tombstone(cart, key, at)
     else:
+        # A removal overtaking its add (queues reorder): remember it, so the add is ignored.
+        _tombstone(cart, key, at)
         return False
     return True
+
+
+def _tombstone(cart: Cart, key: str, at: datetime) -> None:
+    removed = {k: v for k, v in cart.removed.items() if k != key}
+    removed[key] = max(at, cart.removed.get(key, at))
+    cart.removed = dict(list(removed.items())[-MAX_CART_LINES:])
 
 
 def _replace_lines(cart: Cart, props: commerce.CartProps, at: datetime) -> bool:
@@ -241,8 +239,14 @@ def _replace_lines(cart: Cart, props: commerce.CartProps, at: datetime) -> bool:
             lines[key] = _line(key, product, product.quantity, at, previous=cart.lines.get(key))
     if not lines and not props.products:
         return False  # a snapshot without products tells nothing about the lines
+    if _contents(lines) == _contents(cart.lines):
+        return False  # looking at the same cart again is not a change (nor a new reminder)
     cart.lines = lines
     return True
+
+
+def _contents(lines: dict[str, CartLine]) -> dict[str, int]:
+    return {key: line.quantity for key, line in lines.items()}
 
 
 def _line(

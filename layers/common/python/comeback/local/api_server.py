@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import time
 import uuid
@@ -91,7 +92,12 @@ class LocalApi:
                 self._dispatch("POST")
 
             def _dispatch(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
+                raw_length = self.headers.get("Content-Length") or "0"
+                if not raw_length.isdigit():
+                    self._json(400, {"message": "Bad Request: Content-Length"})
+                    self.close_connection = True
+                    return
+                length = int(raw_length)
                 if length > MAX_REQUEST_BYTES:
                     self._json(413, {"message": "Request Entity Too Large"})
                     self.close_connection = True
@@ -108,7 +114,12 @@ class LocalApi:
                 event = api_gateway_event(
                     method, self.path, dict(self.headers.items()), body, self.client_address[0]
                 )
-                answer = functions[route.function].invoke(event)
+                try:
+                    answer = functions[route.function].invoke(event)
+                except Exception:  # as API Gateway answers for a failed Lambda: 500
+                    logging.getLogger(__name__).exception("handler failed")
+                    self._json(500, {"message": "Internal Server Error"})
+                    return
                 payload = answer.get("body") or ""
                 data = (
                     base64.b64decode(payload)

@@ -95,6 +95,9 @@ class AcceptedEvent(BaseModel):
     received_at: datetime
     timestamp: datetime
     message: dict[str, Any]
+    # `client`: sent with the public write key (browsers, apps: anyone can forge it);
+    # `server`: sent with the shop's secret key from the shop's own backend.
+    source: Literal["client", "server"] = "client"
 
     def parsed(self) -> SegmentMessage:
         return SegmentMessage.model_validate(self.message)

@@ -17,6 +17,9 @@ class ShopSettings(BaseModel):
     from_name: str | None = None
     site_url: str | None = None
     postal_address: str | None = None
+    # Whether a consent grant sent with the public write key counts. Withdrawals always do.
+    # Set False when grants come from your backend (secret key) after a confirmed opt-in.
+    accept_client_consent: bool = True
 
 
 class Shop(BaseModel):

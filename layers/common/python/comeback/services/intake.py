@@ -15,7 +15,7 @@ from comeback.errors import InvalidInput, Unauthorized
 from comeback.jsonutil import dumps
 
 KEY_CACHE_SECONDS = 60.0
-_key_cache: dict[str, tuple[float, str | None]] = {}
+_key_cache: dict[str, tuple[float, tuple[str, str] | None]] = {}
 _key_lock = threading.Lock()
 
 
@@ -28,8 +28,9 @@ class IntakeOutcome:
     shop_id: str
 
 
-def authenticate(store: Store, write_key: str | None) -> str:
-    """The shop a write key belongs to (cached briefly), or Unauthorized."""
+def authenticate(store: Store, write_key: str | None) -> tuple[str, str]:
+    """The shop a key belongs to and where the call comes from (cached briefly): `client`
+    for the public write key, `server` for the shop's secret key. Else Unauthorized."""
     if not write_key or len(write_key) > 200:
         raise Unauthorized("a write key is required (HTTP Basic user name or `writeKey`)")
     now = time.monotonic()
@@ -41,7 +42,8 @@ def authenticate(store: Store, write_key: str | None) -> str:
             _key_cache[write_key] = cached
     if cached[1] is None:
         raise Unauthorized("unknown write key")
-    return cached[1]
+    shop_id, key_type = cached[1]
+    return shop_id, "server" if key_type == "secret" else "client"
 
 
 def accept(
@@ -56,12 +58,15 @@ def accept(
 ) -> IntakeOutcome:
     """Answer a tracking call. Events answered with 2xx are on the queue before the answer."""
     document, write_key = read_document(decode_body(body, content_encoding), authorization)
-    shop_id = authenticate(store, write_key)
-    parsed = validate_messages(call, document, received_at=received_at, shop_id=shop_id)
+    shop_id, source = authenticate(store, write_key)
+    parsed = validate_messages(
+        call, document, received_at=received_at, shop_id=shop_id, source=source
+    )
     if not parsed.accepted:
         first = parsed.rejected[0].error if parsed.rejected else "no messages"
         raise InvalidInput(first, details=[r.as_dict() for r in parsed.rejected])
-    publisher.publish([dumps(event.model_dump()) for event in parsed.accepted])
+    # ASCII-only: SQS refuses some Unicode characters that JSON escapes carry safely.
+    publisher.publish([dumps(event.model_dump(), ascii_only=True) for event in parsed.accepted])
     answer: dict[str, Any] = {"success": True}
     if parsed.rejected:
         answer.update(

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from comeback.adapters.store import Store
-from comeback.domain.identity import identifiers_of, resolve
+from comeback.domain.identity import EMAIL, identifiers_of, resolve
 from comeback.domain.profiles import apply_event, new_profile
 from comeback.domain.timers import desired_timers, plan_timers
 from comeback.errors import ConcurrentUpdate
@@ -62,12 +62,19 @@ def process_event(
             store.finish_event(event, profile_id, desired_timers(before, settings), retention, now)
             return "repaired"
 
+        trusted = event.source == "server"
+        new_links = resolution.new_links
+        if not trusted and before is not None and before.email:
+            # A client may not attach another address to a profile that has one.
+            new_links = tuple(i for i in new_links if not i.startswith(f"{EMAIL}:"))
         base = before or new_profile(event.shop_id, profile_id, now)
-        after = apply_event(base, message, event.timestamp, identifiers, settings, now)
+        after = apply_event(
+            base, message, event.timestamp, identifiers, settings, now, trusted=trusted
+        )
         after.recent_messages = [*after.recent_messages, digest][-MAX_RECENT_MESSAGES:]
         timers = plan_timers(before, after, settings)
         try:
-            store.link_identifiers(event.shop_id, profile_id, resolution.new_links, now)
+            store.link_identifiers(event.shop_id, profile_id, new_links, now)
             store.save_profile(after, before.version if before else None)
         except ConcurrentUpdate:
             continue
