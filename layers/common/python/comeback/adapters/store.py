@@ -143,26 +143,23 @@ class Store:
     ) -> None:
         """Point new identifiers at a profile; ConcurrentUpdate if one was taken meanwhile."""
         for identifier in identifiers:
-            try:
-                self._client.put_item(
-                    **self._put(
-                        {
-                            "pk": keys.identity_pk(shop_id, identifier),
-                            "sk": keys.IDENTITY_SK,
-                            "kind": "identity",
-                            "shop_id": shop_id,
-                            "profile_id": profile_id,
-                            "identifier_type": identifier.split(":", 1)[0],
-                            "created_at": at,
-                        },
-                        "attribute_not_exists(pk) OR profile_id = :mine",
-                        {":mine": to_value(profile_id)},
-                    )["Put"]
-                )
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] == _CONDITION_FAILED:
-                    raise ConcurrentUpdate(profile_id) from exc
-                raise
+            if not self._conditional(
+                self._client.put_item,
+                **self._put(
+                    {
+                        "pk": keys.identity_pk(shop_id, identifier),
+                        "sk": keys.IDENTITY_SK,
+                        "kind": "identity",
+                        "shop_id": shop_id,
+                        "profile_id": profile_id,
+                        "identifier_type": identifier.split(":", 1)[0],
+                        "created_at": at,
+                    },
+                    "attribute_not_exists(pk) OR profile_id = :mine",
+                    {":mine": to_value(profile_id)},
+                )["Put"],
+            ):
+                raise ConcurrentUpdate(profile_id)
 
     def save_profile(self, profile: Profile, expected_version: int | None) -> None:
         """Write a profile if nobody else wrote it since it was read (optimistic lock)."""
@@ -177,12 +174,8 @@ class Store:
             put = self._put(item, "attribute_not_exists(pk)")
         else:
             put = self._put(item, "version = :expected", {":expected": to_value(expected_version)})
-        try:
-            self._client.put_item(**put["Put"])
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
-                raise ConcurrentUpdate(profile.profile_id) from exc
-            raise
+        if not self._conditional(self._client.put_item, **put["Put"]):
+            raise ConcurrentUpdate(profile.profile_id)
 
     def apply_timers(
         self, shop_id: str, profile_id: str, changes: list[TimerChange], now: datetime
@@ -268,25 +261,20 @@ class Store:
         self, shop_id: str, profile_id: str, channel: str, decision: ConsentDecision
     ) -> bool:
         """Set one channel's consent; False if there is no such profile."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item({"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.PROFILE_SK}),
-                UpdateExpression="SET consent.#channel = :decision, version = version + :one, "
-                "updated_at = :now",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#channel": channel},
-                ExpressionAttributeValues={
-                    ":decision": to_value(decision.model_dump()),
-                    ":one": to_value(1),
-                    ":now": to_value(decision.at),
-                },
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
-                return False
-            raise
-        return True
+        return self._conditional(
+            self._client.update_item,
+            TableName=self._table,
+            Key=to_item({"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.PROFILE_SK}),
+            UpdateExpression="SET consent.#channel = :decision, version = version + :one, "
+            "updated_at = :now",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#channel": channel},
+            ExpressionAttributeValues={
+                ":decision": to_value(decision.model_dump()),
+                ":one": to_value(1),
+                ":now": to_value(decision.at),
+            },
+        )
 
     def record_message_sent(self, shop_id: str, profile_id: str, kind: str, at: datetime) -> None:
         self._client.update_item(
@@ -374,20 +362,13 @@ class Store:
 
     def finish_timer(self, shop_id: str, profile_id: str, kind: str, claim_key: str) -> bool:
         """Remove a timer once its job is done, unless it was re-armed meanwhile."""
-        try:
-            self._client.delete_item(
-                TableName=self._timers,
-                Key=to_item(
-                    {"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.timer_sk(kind)}
-                ),
-                ConditionExpression="claim_key = :claim",
-                ExpressionAttributeValues={":claim": to_value(claim_key)},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
-                return False
-            raise
-        return True
+        return self._conditional(
+            self._client.delete_item,
+            TableName=self._timers,
+            Key=to_item({"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.timer_sk(kind)}),
+            ConditionExpression="claim_key = :claim",
+            ExpressionAttributeValues={":claim": to_value(claim_key)},
+        )
 
     def rearm_timer(
         self,
@@ -434,30 +415,14 @@ class Store:
         retention: timedelta,
     ) -> bool:
         """Reserve the right to send one message; False if it was sent (or tried) before."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=to_item(
-                    {
-                        "pk": keys.profile_pk(shop_id, profile_id),
-                        "sk": keys.send_sk(job_key),
-                        "kind": "send",
-                        "shop_id": shop_id,
-                        "profile_id": profile_id,
-                        "message_kind": kind,
-                        "channel": channel,
-                        "status": "sending",
-                        "created_at": at,
-                        "expires_at": _epoch(at + retention),
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
-                return False
-            raise
-        return True
+        return self._new_send_record(
+            shop_id,
+            profile_id,
+            job_key,
+            at=at,
+            retention=retention,
+            fields={"message_kind": kind, "channel": channel, "status": "sending"},
+        )
 
     def finish_send(
         self,
@@ -494,44 +459,53 @@ class Store:
         retention: timedelta,
     ) -> None:
         """Note a job that was decided against, once (a retry does not overwrite a send)."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=to_item(
-                    {
-                        "pk": keys.profile_pk(shop_id, profile_id),
-                        "sk": keys.send_sk(job_key),
-                        "kind": "send",
-                        "shop_id": shop_id,
-                        "profile_id": profile_id,
-                        "message_kind": kind,
-                        "status": "skipped",
-                        "detail": reason,
-                        "created_at": at,
-                        "expires_at": _epoch(at + retention),
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != _CONDITION_FAILED:
-                raise
+        self._new_send_record(
+            shop_id,
+            profile_id,
+            job_key,
+            at=at,
+            retention=retention,
+            fields={"message_kind": kind, "status": "skipped", "detail": reason},
+        )
+
+    def _new_send_record(
+        self,
+        shop_id: str,
+        profile_id: str,
+        job_key: str,
+        *,
+        at: datetime,
+        retention: timedelta,
+        fields: dict[str, Any],
+    ) -> bool:
+        return self._conditional(
+            self._client.put_item,
+            TableName=self._table,
+            Item=to_item(
+                {
+                    "pk": keys.profile_pk(shop_id, profile_id),
+                    "sk": keys.send_sk(job_key),
+                    "kind": "send",
+                    "shop_id": shop_id,
+                    "profile_id": profile_id,
+                    "created_at": at,
+                    "expires_at": _epoch(at + retention),
+                    **fields,
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
 
     def abandon_send(self, shop_id: str, profile_id: str, job_key: str) -> None:
         """Release a reservation whose send failed in a way worth retrying."""
-        try:
-            self._client.delete_item(
-                TableName=self._table,
-                Key=to_item(
-                    {"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.send_sk(job_key)}
-                ),
-                ConditionExpression="#status = :sending",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":sending": to_value("sending")},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != _CONDITION_FAILED:
-                raise
+        self._conditional(
+            self._client.delete_item,
+            TableName=self._table,
+            Key=to_item({"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.send_sk(job_key)}),
+            ConditionExpression="#status = :sending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":sending": to_value("sending")},
+        )
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -593,15 +567,21 @@ class Store:
         names: dict[str, str],
         values: dict[str, Any],
     ) -> bool:
+        return self._conditional(
+            self._client.update_item,
+            TableName=table,
+            Key=to_item(key),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    @staticmethod
+    def _conditional(operation: Any, **request: Any) -> bool:
+        """Run a conditional write; False when its condition did not hold."""
         try:
-            self._client.update_item(
-                TableName=table,
-                Key=to_item(key),
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            operation(**request)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == _CONDITION_FAILED:
                 return False
