@@ -14,7 +14,7 @@ SENDER_DOMAIN = "shop.example.com"  # synthetic: a reserved domain (RFC 2606)
 
 
 def serve(*, port: int, tick_seconds: float) -> int:
-    stack = LocalStack.start(sender_domains=[SENDER_DOMAIN], api_port=port, quiet=False)
+    stack = LocalStack.start(sender_domains=[SENDER_DOMAIN], api_port=port)
     keys = create_shop(
         stack.store(),
         shop_id="local",
@@ -42,10 +42,25 @@ Press Ctrl-C to stop.
     sys.stdout.flush()
     try:
         while True:
-            stack.tick()
+            _report(stack)
             time.sleep(tick_seconds)
     except KeyboardInterrupt:
         sys.stdout.write("\nstopped\n")
     finally:
         stack.stop()
     return 0
+
+
+def _report(stack: LocalStack) -> None:
+    """One round of what AWS would do on its own, with a line for whatever happened."""
+    processed = stack.process_events()
+    sweeps = stack.run_sweeps()
+    sent = stack.send_messages()
+    claimed = sum(result["claimed"] for result in sweeps.values())
+    if processed.succeeded or processed.failed_attempts or claimed or sent.succeeded:
+        sys.stdout.write(
+            f"{time.strftime('%H:%M:%S')}  events applied {processed.succeeded}"
+            f" (failed attempts {processed.failed_attempts}), timers claimed {claimed},"
+            f" jobs delivered {sent.succeeded}, dead letters {stack.dead_letters()}\n"
+        )
+        sys.stdout.flush()
