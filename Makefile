@@ -6,10 +6,13 @@
 # dependency layer into layers/deps/build/ for the Lambda platform.
 
 UV_VERSION := 0.13.9
+# jsii prints a large end-of-life banner on Node 20 at every CDK call; the CLI's telemetry stays off.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
 UV := .tools/bin/uv
 PYTHON ?= python3
 
-.PHONY: demo demo-full local test bench synth deploy setup clean
+.PHONY: demo demo-full local test bench synth bootstrap deploy setup clean
 
 demo: .venv/.synced
 	$(UV) run comeback demo
@@ -30,7 +33,10 @@ bench: .venv/.synced
 
 # The CDK CLI runs `uv run python app.py` (cdk.json); .tools/bin puts the pinned uv on PATH.
 synth: setup
-	PATH="$(CURDIR)/.tools/bin:$$PATH" npx --no-install cdk synth $(CDK_ARGS)
+	PATH="$(CURDIR)/.tools/bin:$$PATH" npx --no-install cdk synth --quiet $(CDK_ARGS)
+
+bootstrap: setup
+	PATH="$(CURDIR)/.tools/bin:$$PATH" npx --no-install cdk bootstrap $(CDK_ARGS)
 
 deploy: setup
 	PATH="$(CURDIR)/.tools/bin:$$PATH" npx --no-install cdk deploy $(CDK_ARGS)

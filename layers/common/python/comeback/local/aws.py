@@ -6,14 +6,18 @@ table from, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +81,9 @@ class MotoServer:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent(),
         )
+        atexit.register(self.stop)
         self._wait_until_up()
 
     def _wait_until_up(self) -> None:
@@ -100,6 +106,22 @@ class MotoServer:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, the embedded AWS ends when the process that started it ends, however it
+    ends (a killed test run must not leave a server behind). The C function is looked up
+    here, in the parent, so that the forked child only makes one system call."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def set_death_signal() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return set_death_signal
 
 
 def _free_port() -> int:
