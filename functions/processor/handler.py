@@ -16,10 +16,12 @@ from comeback.errors import NotFound
 from comeback.jsonutil import loads
 from comeback.models.events import AcceptedEvent
 from comeback.observability import logger, metrics
-from comeback.services.processing import process_event
+from comeback.services.processing import ReadAhead, process_event, read_ahead_for
 from comeback.settings import ProcessorSettings, load
 
 batch = BatchProcessor(event_type=EventType.SQS)
+# The current batch's read-ahead: an instance handles one batch at a time.
+_batch_reads: ReadAhead | None = None
 
 
 def apply_record(record: SQSRecord) -> str:
@@ -34,6 +36,7 @@ def apply_record(record: SQSRecord) -> str:
         shop.settings,
         now=wiring.clock().now(),
         retention=settings.event_retention,
+        read_ahead=_batch_reads,
     )
     metrics.add_metric(name=f"Events{outcome.title()}", unit=MetricUnit.Count, value=1)
     logger.debug("event processed", shop_id=event.shop_id, outcome=outcome)
@@ -43,6 +46,12 @@ def apply_record(record: SQSRecord) -> str:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(
-        event=event, record_handler=apply_record, processor=batch, context=context
-    )
+    global _batch_reads
+    store = wiring.store(load(ProcessorSettings))
+    _batch_reads = read_ahead_for(store, [record["body"] for record in event["Records"]])
+    try:
+        return process_partial_response(
+            event=event, record_handler=apply_record, processor=batch, context=context
+        )
+    finally:
+        _batch_reads = None

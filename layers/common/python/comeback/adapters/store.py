@@ -138,6 +138,31 @@ class Store:
         recorded = any(item["pk"] == event_key[0] for item in items)
         return links, recorded
 
+    def read_for_events(
+        self, wanted: list[tuple[str, list[str], str]]
+    ) -> tuple[dict[tuple[str, str], str], set[tuple[str, str]], dict[tuple[str, str], Profile]]:
+        """`read_for_event` and `get_profiles` for a batch of events (shop, identifiers,
+        message id) in two requests: links by (shop, identifier), recorded (shop, message
+        id) pairs, and the linked profiles by (shop, profile id)."""
+        identity_keys: dict[str, tuple[str, str]] = {}
+        event_keys: dict[str, tuple[str, str]] = {}
+        for shop_id, identifiers, message_id in wanted:
+            for identifier in identifiers:
+                identity_keys[keys.identity_pk(shop_id, identifier)] = (shop_id, identifier)
+            event_keys[keys.event_pk(shop_id, message_id)] = (shop_id, message_id)
+        items = self._batch_get(
+            [(pk, keys.IDENTITY_SK) for pk in identity_keys]
+            + [(pk, keys.EVENT_SK) for pk in event_keys]
+        )
+        links = {identity_keys[i["pk"]]: i["profile_id"] for i in items if i["pk"] in identity_keys}
+        recorded = {event_keys[i["pk"]] for i in items if i["pk"] in event_keys}
+        profile_keys = {(shop, pid) for (shop, _), pid in links.items()}
+        found = self._batch_get(
+            [(keys.profile_pk(shop, pid), keys.PROFILE_SK) for shop, pid in profile_keys]
+        )
+        profiles = {(i["shop_id"], i["profile_id"]): Profile.model_validate(i) for i in found}
+        return links, recorded, profiles
+
     def link_identifiers(
         self, shop_id: str, profile_id: str, identifiers: Iterable[str], at: datetime
     ) -> None:

@@ -49,15 +49,12 @@ def drain(
             if not _one_batch(sqs, queue_url, queue_arn, function, result, lock):
                 return
 
-    while True:
-        before = result.batches
-        if len(instances) == 1:
-            poll(instances[0])
-        else:
+    while _one_batch(sqs, queue_url, queue_arn, instances[0], result, lock):
+        # Work is waiting: the other instances join in until the queue runs dry.
+        if len(instances) > 1:
             with ThreadPoolExecutor(max_workers=len(instances)) as pool:
                 list(pool.map(poll, instances))
-        if result.batches == before:
-            return result
+    return result
 
 
 def _one_batch(

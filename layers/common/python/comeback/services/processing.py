@@ -9,10 +9,12 @@ stopped half-way repairs the timers and the record without counting the event tw
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -21,8 +23,9 @@ from comeback.domain.identity import EMAIL, identifiers_of, resolve
 from comeback.domain.profiles import apply_event, new_profile
 from comeback.domain.timers import desired_timers, plan_timers
 from comeback.errors import ConcurrentUpdate
+from comeback.jsonutil import loads
 from comeback.models.events import AcceptedEvent
-from comeback.models.profile import MAX_RECENT_MESSAGES
+from comeback.models.profile import MAX_RECENT_MESSAGES, Profile
 from comeback.models.shop import ShopSettings
 
 MAX_ATTEMPTS = 10
@@ -34,6 +37,45 @@ def message_digest(message_id: str) -> str:
     return hashlib.sha256(message_id.encode()).hexdigest()[:12]
 
 
+class ReadAhead:
+    """What a batch of events will read, fetched in two requests instead of two per event,
+    and kept up to date as the batch writes. Only an event's first attempt trusts it; a lost
+    race reads afresh."""
+
+    def __init__(self, store: Store, events: list[AcceptedEvent]) -> None:
+        wanted = [(e.shop_id, identifiers_of(e.parsed()), e.message_id) for e in events]
+        self._links, self._recorded, self._profiles = store.read_for_events(wanted)
+
+    def read_for_event(
+        self, shop_id: str, identifiers: list[str], message_id: str
+    ) -> tuple[dict[str, str], bool]:
+        links = {i: self._links[(shop_id, i)] for i in identifiers if (shop_id, i) in self._links}
+        return links, (shop_id, message_id) in self._recorded
+
+    def get_profiles(self, shop_id: str, profile_ids: Iterable[str]) -> dict[str, Profile]:
+        return {
+            pid: self._profiles[(shop_id, pid)]
+            for pid in profile_ids
+            if (shop_id, pid) in self._profiles
+        }
+
+    def remember(self, profile: Profile, identifiers: Iterable[str], message_id: str) -> None:
+        shop_id = profile.shop_id
+        self._profiles[(shop_id, profile.profile_id)] = profile
+        for identifier in identifiers:
+            self._links[(shop_id, identifier)] = profile.profile_id
+        self._recorded.add((shop_id, message_id))
+
+
+def read_ahead_for(store: Store, bodies: list[str]) -> ReadAhead:
+    """The read-ahead of one SQS batch; bodies that do not parse are left to fail alone."""
+    events = []
+    for body in bodies:
+        with contextlib.suppress(ValueError):
+            events.append(AcceptedEvent.model_validate(loads(body)))
+    return ReadAhead(store, events)
+
+
 def process_event(
     store: Store,
     event: AcceptedEvent,
@@ -41,6 +83,7 @@ def process_event(
     *,
     now: datetime,
     retention: timedelta,
+    read_ahead: ReadAhead | None = None,
 ) -> Outcome:
     """Apply one event once. A lost race re-reads and tries again."""
     message = event.parsed()
@@ -50,10 +93,11 @@ def process_event(
         if attempt:
             # Spread out writers racing for one profile so that one of them wins each round.
             time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # noqa: S311
-        links, recorded = store.read_for_event(event.shop_id, identifiers, event.message_id)
+        reads: Store | ReadAhead = read_ahead if read_ahead and not attempt else store
+        links, recorded = reads.read_for_event(event.shop_id, identifiers, event.message_id)
         if recorded:
             return "duplicate"
-        profiles = store.get_profiles(event.shop_id, links.values()) if links else {}
+        profiles = reads.get_profiles(event.shop_id, links.values()) if links else {}
         resolution = resolve(identifiers, links, {pid: p.user_id for pid, p in profiles.items()})
         before = profiles.get(resolution.profile_id) if resolution.profile_id else None
         profile_id = resolution.profile_id or uuid.uuid4().hex
@@ -79,5 +123,8 @@ def process_event(
         except ConcurrentUpdate:
             continue
         store.finish_event(event, profile_id, timers, retention, now)
+        if read_ahead is not None:
+            mine = [i for i, linked in links.items() if linked == profile_id]
+            read_ahead.remember(after, [*mine, *new_links], event.message_id)
         return "applied"
     raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} attempts")
