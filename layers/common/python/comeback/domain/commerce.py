@@ -37,6 +37,11 @@ def to_amount(value: Any) -> Decimal | None:
     return amount
 
 
+def id_text(value: Any) -> Any:
+    """Ids sent as numbers (many SDKs do) are kept as their text, as the spec means them."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
 class _Props(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, str_max_length=MAX_TEXT)
 
@@ -55,9 +60,7 @@ class ProductProps(_Props):
     @field_validator("product_id", "sku", "cart_id", mode="before")
     @classmethod
     def _ids_are_strings(cls, value: Any) -> Any:
-        return (
-            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-        )
+        return id_text(value)
 
     @field_validator("price", mode="before")
     @classmethod
@@ -81,9 +84,7 @@ class CartProps(_Props):
     @field_validator("cart_id", mode="before")
     @classmethod
     def _id(cls, value: Any) -> Any:
-        return (
-            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-        )
+        return id_text(value)
 
     @field_validator("products", mode="before")
     @classmethod
@@ -100,9 +101,7 @@ class OrderProps(CartProps):
     @field_validator("order_id", mode="before")
     @classmethod
     def _order_id(cls, value: Any) -> Any:
-        return (
-            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-        )
+        return id_text(value)
 
     @field_validator("total", "revenue", "subtotal", mode="before")
     @classmethod
