@@ -24,6 +24,10 @@ BUILD_COMMAND = "uv run python scripts/build_deps_layer.py"
 PYTHON_VERSION = "3.13"
 PIP_PLATFORM = "manylinux2014_aarch64"
 UV_PLATFORM = "aarch64-manylinux2014"
+# Pure-Python packages published only as a source distribution: the one exception to
+# "wheels for the Lambda platform only" (their wheel is platform-free, so building it here is
+# safe). Anything compiled must come as a wheel.
+SOURCE_ONLY_PURE_PYTHON = frozenset({"http-ece"})
 
 
 def wanted_stamp(requirements: Path = REQUIREMENTS) -> dict[str, str]:

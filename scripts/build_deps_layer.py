@@ -11,8 +11,8 @@ Usage: uv run python scripts/build_deps_layer.py [--force]
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from infra import REPO_ROOT
 from infra.deps_layer import (
     BUILD_DIR,
-    PIP_PLATFORM,
     PYTHON_VERSION,
     REQUIREMENTS,
     SITE_DIR_NAME,
+    SOURCE_ONLY_PURE_PYTHON,
     STAMP_NAME,
     UV_PLATFORM,
     is_up_to_date,
@@ -36,26 +36,34 @@ from infra.deps_layer import (
 
 
 def install_command(target: Path, requirements: Path) -> list[str]:
-    """pip when the running interpreter has it, else uv's pip (uv-made venvs have no pip)."""
-    if importlib.util.find_spec("pip") is not None:
-        return [
-            sys.executable,
-            *("-m", "pip", "install", "--disable-pip-version-check", "--no-compile"),
-            *("--target", str(target)),
-            *("--platform", PIP_PLATFORM, "--implementation", "cp"),
-            *("--python-version", PYTHON_VERSION, "--only-binary=:all:"),
-            *("-r", str(requirements)),
-        ]
-    uv = shutil.which("uv")
+    """uv's pip, asked for wheels of the Lambda platform only, but for the few packages that
+    publish nothing but a pure-Python source distribution (built here into a platform-free
+    wheel). pip cannot mix the two when it targets another platform, so uv is required."""
+    uv = os.environ.get("UV") or shutil.which("uv")
     if uv is None:
-        raise SystemExit("Neither pip nor uv is available to build the layer: install uv.")
+        raise SystemExit("uv is needed to build the layer: run `make setup` or install uv.")
+    wheels_only = [
+        arg
+        for name in requirement_names(requirements)
+        if name not in SOURCE_ONLY_PURE_PYTHON
+        for arg in ("--only-binary", name)
+    ]
     return [
         uv,
-        *("pip", "install", "--target", str(target)),
-        *("--python-platform", UV_PLATFORM),
-        *("--python-version", PYTHON_VERSION, "--only-binary", ":all:"),
+        *("pip", "install", "--target", str(target), "--no-deps"),
+        *("--python-platform", UV_PLATFORM, "--python-version", PYTHON_VERSION),
+        *wheels_only,
         *("-r", str(requirements)),
     ]
+
+
+def requirement_names(requirements: Path) -> list[str]:
+    names = []
+    for line in requirements.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            names.append(line.split("==", 1)[0].strip().lower())
+    return names
 
 
 def build(requirements: Path, build_dir: Path, *, force: bool = False) -> bool:
