@@ -50,8 +50,8 @@ NO_AUTHORIZER_REASONS = {
         "key and rejects unknown keys before anything is stored."
     ),
     "unsubscribe": (
-        "Unsubscribe links are opened from emails by recipients with no account: each link "
-        "carries an HMAC-signed token (key in Secrets Manager) that the unsubscribe Lambda "
+        "Unsubscribe and tracked links are opened from messages by recipients with no account: "
+        "each link carries an HMAC-signed token (key in Secrets Manager) that the Lambda "
         "verifies, as one-click unsubscribe (RFC 8058) requires."
     ),
 }
@@ -85,6 +85,7 @@ class Api(Construct):
         storage: Storage,
         events: WorkQueue,
         signing_secret: secretsmanager.ISecret,
+        vapid_secret: secretsmanager.ISecret,
         defaults: FunctionDefaults,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -101,8 +102,11 @@ class Api(Construct):
                 IntakeSettings,
                 **storage.table_names,
                 events_queue_url=events.queue.queue_url,
+                vapid_secret_arn=vapid_secret.secret_arn,
             ),
         )
+        # Serves the VAPID public key to shops' pages (the private half is in the same JSON).
+        vapid_secret.grant_read(self.intake.function)
         # It only looks up write keys; the timers table name is in its settings, unused.
         storage.grant(storage.table, self.intake)
         events.queue.grant_send_messages(self.intake.function)
@@ -133,7 +137,7 @@ class Api(Construct):
             # Browser SDKs post tracking calls from the shop's own pages, on any domain.
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=["*"],
-                allow_methods=[apigwv2.CorsHttpMethod.POST],
+                allow_methods=[apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.GET],
                 allow_headers=["authorization", "content-type"],
                 max_age=Duration.hours(CORS_MAX_AGE_HOURS),
             ),

@@ -70,6 +70,34 @@ class SigningKey(Construct):
         )
 
 
+class VapidSecret(Construct):
+    """Holds the web push (VAPID) key pair. CloudFormation cannot make an EC key pair, so the
+    secret starts as a random placeholder and `comeback vapid-keys` writes the pair once;
+    until then push is off and messages fall through to the next channel."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description="Comeback web push VAPID key pair (JSON), written by `comeback vapid-keys`",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=32, exclude_punctuation=True, include_space=False
+            ),
+        )
+        acknowledge(
+            self.secret,
+            "AwsSolutions-SMG4",
+            "Rotating the VAPID key pair would orphan every browser subscription, which is tied "
+            "to the public key the site subscribed with; browsers would have to subscribe again. "
+            "Only the sender and intake roles may read it.",
+        )
+
+
+# Sending SMS publishes to a phone number, which IAM can only express as resource "*".
+SMS_ACTIONS = ("sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut")
+
+
 class Messaging(Construct):
     def __init__(
         self,
@@ -80,6 +108,7 @@ class Messaging(Construct):
         storage: Storage,
         send: WorkQueue,
         signing_secret: secretsmanager.ISecret,
+        vapid_secret: secretsmanager.ISecret,
         public_base_url: str,
         defaults: FunctionDefaults,
     ) -> None:
@@ -134,9 +163,25 @@ class Messaging(Construct):
                 public_base_url=public_base_url,
                 ses_configuration_set=self.configuration_set.configuration_set_name,
                 default_from_address=self.default_from_address,
+                send_queue_url=send.queue.queue_url,
+                vapid_secret_arn=vapid_secret.secret_arn,
             ),
         )
         sender = self.sender.function
+        vapid_secret.grant_read(sender)
+        sms_policy = iam.Policy(
+            self,
+            "SmsPolicy",
+            statements=[iam.PolicyStatement(actions=list(SMS_ACTIONS), resources=["*"])],
+        )
+        sender.role.attach_inline_policy(sms_policy)  # type: ignore[union-attr]
+        acknowledge(
+            sms_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "SNS authorizes SMS to a phone number (Publish with PhoneNumber) and the opt-out "
+            "check only on resource '*': there is no topic ARN to scope them to. The sender "
+            "publishes only to numbers of consenting customers, checked before each send.",
+        )
         # Writes send records and caps (main table) and settles the timers it sends for.
         storage.grant(storage.table, self.sender, write=True)
         storage.grant(storage.timers_table, self.sender, write=True)

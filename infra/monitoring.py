@@ -15,6 +15,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.lambdas import POWERTOOLS_ENVIRONMENT
+
 ALARM_PERIOD_MINUTES = 5
 # One dead letter is already a message that failed every retry.
 DEAD_LETTER_THRESHOLD = 1
@@ -77,6 +79,19 @@ class Monitoring(Construct):
                 threshold=FUNCTION_ERROR_THRESHOLD,
                 description=f"The {name} function failed: see its logs",
             )
+        # Raised by the sender (comeback.wiring) when a push service refuses our VAPID token.
+        self._alarm(
+            "PushUnauthorised",
+            cloudwatch.Metric(
+                namespace=POWERTOOLS_ENVIRONMENT["POWERTOOLS_METRICS_NAMESPACE"],
+                metric_name="PushUnauthorised",
+                dimensions_map={"service": POWERTOOLS_ENVIRONMENT["POWERTOOLS_SERVICE_NAME"]},
+                period=period,
+                statistic=cloudwatch.Stats.SUM,
+            ),
+            threshold=1,
+            description="A push service answered 401/403 to our VAPID token: check the key pair",
+        )
         self._alarm(
             "EventsBacklog",
             events_queue.metric_approximate_age_of_oldest_message(

@@ -8,8 +8,9 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.api import Api
+from infra.feedback import Feedback
 from infra.lambdas import FunctionDefaults, SharedLayers, SourcePaths
-from infra.messaging import Messaging, SigningKey
+from infra.messaging import Messaging, SigningKey, VapidSecret
 from infra.monitoring import Monitoring
 from infra.processing import Processing
 from infra.queues import Queues
@@ -37,6 +38,7 @@ class ComebackStack(Stack):
         self.storage = Storage(self, "Storage")
         self.queues = Queues(self, "Queues")
         self.signing_key = SigningKey(self, "SigningKey")
+        self.vapid_key = VapidSecret(self, "VapidKey")
         defaults = FunctionDefaults(functions_dir=sources.functions_dir, layers=self.layers.all)
 
         self.processing = Processing(
@@ -48,6 +50,7 @@ class ComebackStack(Stack):
             storage=self.storage,
             events=self.queues.events,
             signing_secret=self.signing_key.secret,
+            vapid_secret=self.vapid_key.secret,
             defaults=defaults,
         )
         self.sweeps = Sweeps(
@@ -60,7 +63,15 @@ class ComebackStack(Stack):
             storage=self.storage,
             send=self.queues.send,
             signing_secret=self.signing_key.secret,
+            vapid_secret=self.vapid_key.secret,
             public_base_url=self.api.base_url,
+            defaults=defaults,
+        )
+        self.feedback = Feedback(
+            self,
+            "Feedback",
+            configuration_set=self.messaging.configuration_set,
+            storage=self.storage,
             defaults=defaults,
         )
         # By folder name under functions/.
@@ -70,12 +81,14 @@ class ComebackStack(Stack):
             "sweep": self.sweeps.sweep.function,
             "sender": self.messaging.sender.function,
             "unsubscribe": self.api.unsubscribe.function,
+            "feedback": self.feedback.handler.function,
         }
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             dead_letter_queues={
-                queue.spec.name: queue.dead_letter_queue for queue in self.queues.all
+                **{queue.spec.name: queue.dead_letter_queue for queue in self.queues.all},
+                "feedback": self.feedback.dead_letter_queue,
             },
             functions=self.functions,
             events_queue=self.queues.events.queue,
@@ -102,6 +115,12 @@ class ComebackStack(Stack):
             "TimersTableName",
             value=self.storage.timers_table.table_name,
             description="DynamoDB table of pending timers, with the due index",
+        )
+        CfnOutput(
+            self,
+            "VapidSecretArn",
+            value=self.vapid_key.secret.secret_arn,
+            description="Web push keys: fill once with `comeback vapid-keys --stack <name>`",
         )
         CfnOutput(
             self,

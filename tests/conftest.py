@@ -66,8 +66,9 @@ def _send(request):
         return error.code, error.read().decode()
 
 
-def make_shop(stack, at=START) -> ShopClient:
-    """A shop created at `at` (the sweeps read its due days from its creation on)."""
+def make_shop(stack, at=START, **settings) -> ShopClient:
+    """A shop created at `at` (the sweeps read its due days from its creation on); keyword
+    arguments are ShopSettings fields."""
     number = next(_shop_numbers)
     stack.clock.set(at)
     keys = create_shop(
@@ -75,7 +76,9 @@ def make_shop(stack, at=START) -> ShopClient:
         shop_id=f"shop-{number}",
         name=f"Test Shop {number}",
         settings=ShopSettings(
-            from_address=f"hello@{SENDER_DOMAIN}", site_url="https://shop.example.com"
+            from_address=f"hello@{SENDER_DOMAIN}",
+            site_url="https://shop.example.com",
+            **settings,
         ),
         now=stack.clock.now(),
     )

@@ -1,5 +1,6 @@
 """Tracking API (Segment-compatible): POST /v1/track, /identify, /page, /screen, /group,
-/alias, /batch. Authenticates the write key, validates, and puts accepted events on the
+/alias, /batch; browser push: POST /v1/push/subscribe and /unsubscribe (tracking events too),
+GET /v1/push/public-key. Authenticates the write key, validates, and puts accepted events on the
 events queue before answering."""
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -7,10 +8,27 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comeback import wiring
 from comeback.adapters.queues import QueuePublisher
+from comeback.domain.intake import IntakePolicy
+from comeback.errors import NotFound
 from comeback.http import ApiRequest, guarded, json_response
 from comeback.observability import logger, metrics
 from comeback.services import intake
 from comeback.settings import IntakeSettings, load
+
+
+def intake_policy(settings: IntakeSettings, shop_id: str) -> IntakePolicy:
+    shop = wiring.shop(settings, shop_id)
+    return IntakePolicy(
+        phone_region=shop.settings.default_phone_region if shop else None,
+        allow_loopback_push=settings.push_endpoints == "loopback",
+    )
+
+
+def vapid_public_key(settings: IntakeSettings) -> str:
+    keys = wiring.vapid_keys(settings.vapid_secret_arn)
+    if keys is None:
+        raise NotFound("browser push is not set up: run `comeback vapid-keys`")
+    return keys.public_key
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
@@ -18,6 +36,9 @@ from comeback.settings import IntakeSettings, load
 def handler(event: dict, context: LambdaContext) -> dict:
     settings = load(IntakeSettings)
     request = ApiRequest.from_event(event)
+
+    if request.method == "GET":  # /v1/push/public-key
+        return guarded(lambda: json_response(200, {"publicKey": vapid_public_key(settings)}))
 
     def accept() -> dict:
         outcome = intake.accept(
@@ -28,6 +49,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
             store=wiring.store(settings),
             publisher=QueuePublisher(wiring.client("sqs"), settings.events_queue_url),
             received_at=wiring.clock().now(),
+            policy_for=lambda shop_id: intake_policy(settings, shop_id),
         )
         logger.info(
             "events accepted",

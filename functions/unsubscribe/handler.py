@@ -1,16 +1,37 @@
-"""Unsubscribe links: GET shows a confirmation page (link scanners must not unsubscribe
-anyone), POST unsubscribes at once with no login (RFC 8058 one-click)."""
+"""Signed links in messages. Unsubscribe: GET shows a confirmation page (link scanners must not
+unsubscribe anyone), POST unsubscribes at once with no login (RFC 8058 one-click). Click
+tracking: GET /v1/click records the click and redirects to the signed target."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comeback import wiring
 from comeback.errors import ComebackError
-from comeback.http import ApiRequest, error_status, guarded, html_response
+from comeback.http import (
+    ApiRequest,
+    error_status,
+    guarded,
+    html_response,
+    redirect_response,
+)
 from comeback.observability import logger, metrics
-from comeback.services import unsubscribing
+from comeback.services import clicks, unsubscribing
 from comeback.settings import UnsubscribeSettings, load
 from comeback.web import pages
+
+
+def _follow_click(settings: UnsubscribeSettings, token: str | None) -> dict:
+    def answer() -> dict:
+        key = wiring.signing_key(settings.signing_secret_arn)
+        claim = clicks.follow(wiring.store(settings), token, key, wiring.clock().now())
+        logger.info("link clicked", shop_id=claim.shop_id, channel=claim.channel)
+        metrics.add_metric(name="LinkClicks", unit=MetricUnit.Count, value=1)
+        return redirect_response(claim.url)
+
+    def refuse(error: ComebackError) -> dict:
+        return html_response(error_status(error), pages.problem(str(error)))
+
+    return guarded(answer, on_error=refuse)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
@@ -19,6 +40,8 @@ def handler(event: dict, context: LambdaContext) -> dict:
     settings = load(UnsubscribeSettings)
     request = ApiRequest.from_event(event)
     token = request.query.get("t") or request.form().get("t")
+    if request.path.rstrip("/").endswith("/click"):
+        return _follow_click(settings, token)
 
     def answer() -> dict:
         claim = unsubscribing.check_token(token, wiring.signing_key(settings.signing_secret_arn))

@@ -7,11 +7,13 @@ import json
 from infra import REPO_ROOT
 
 TEST_SENDER_DOMAIN = "mail.shop.test"
-FUNCTION_NAMES = ("intake", "processor", "sweep", "sender", "unsubscribe")
+FUNCTION_NAMES = ("intake", "processor", "sweep", "sender", "unsubscribe", "feedback")
 PLACEHOLDER_HANDLER = "def handler(event, context):\n    return None\n"
 
 READ = "read"
 READ_WRITE = "read_write"
+# `UpdateItem` alone: a function whose one table operation is a conditional update.
+UPDATE_ONLY = "update_only"
 # What each function may do on the main table and on the timers table (absent: nothing).
 TABLE_ACCESS: dict[str, dict[str, str]] = {
     "intake": {"table": READ},
@@ -19,6 +21,7 @@ TABLE_ACCESS: dict[str, dict[str, str]] = {
     "sweep": {"table": READ, "timers_table": READ_WRITE},
     "sender": {"table": READ_WRITE, "timers_table": READ_WRITE},
     "unsubscribe": {"table": READ_WRITE},
+    "feedback": {"table": UPDATE_ONLY},
 }
 
 

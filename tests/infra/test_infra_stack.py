@@ -33,6 +33,7 @@ from infra_support import (
     READ_WRITE,
     TABLE_ACCESS,
     TEST_SENDER_DOMAIN,
+    UPDATE_ONLY,
     cdk_context,
 )
 
@@ -62,7 +63,7 @@ POWERTOOLS_VARIABLES = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
 FUNCTION_VARIABLES = {
-    "intake": {"COMEBACK_EVENTS_QUEUE_URL"},
+    "intake": {"COMEBACK_EVENTS_QUEUE_URL", "COMEBACK_VAPID_SECRET_ARN"},
     "processor": set(),
     "sweep": {"COMEBACK_SEND_QUEUE_URL"},
     "sender": {
@@ -70,8 +71,11 @@ FUNCTION_VARIABLES = {
         "COMEBACK_PUBLIC_BASE_URL",
         "COMEBACK_SES_CONFIGURATION_SET",
         "COMEBACK_DEFAULT_FROM_ADDRESS",
+        "COMEBACK_SEND_QUEUE_URL",
+        "COMEBACK_VAPID_SECRET_ARN",
     },
     "unsubscribe": {"COMEBACK_SIGNING_SECRET_ARN"},
+    "feedback": set(),
 }
 
 
@@ -209,9 +213,10 @@ def test_work_queues_redrive_to_dead_letter_queues(synth: Synth, spec: Any) -> N
 
 
 def test_every_queue_refuses_plain_http(synth: Synth) -> None:
-    # Then each of the four queues has a policy denying requests without TLS
-    synth.template.resource_count_is("AWS::SQS::Queue", 4)
-    synth.template.resource_count_is("AWS::SQS::QueuePolicy", 4)
+    # Then each of the five queues (two work queues, three dead-letter queues, the feedback
+    # function's among them) has a policy denying requests without TLS
+    synth.template.resource_count_is("AWS::SQS::Queue", 5)
+    synth.template.resource_count_is("AWS::SQS::QueuePolicy", 5)
     for _, policy in synth.of_type("AWS::SQS::QueuePolicy"):
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         assert any(
@@ -308,6 +313,9 @@ def test_each_function_may_use_only_the_tables_it_needs(synth: Synth, name: str)
     assert set(actions) == expected_resources
     # ...and write to those it must write to, only
     for table, access in wanted.items():
+        if access == UPDATE_ONLY:
+            assert actions[table] == {"dynamodb:UpdateItem"}, table
+            continue
         assert "dynamodb:Query" in actions[table]
         expected_writes = WRITE_ACTIONS if access == READ_WRITE else set()
         assert actions[table] & WRITE_ACTIONS == expected_writes, table
@@ -522,10 +530,9 @@ def _alarms_on(synth: Synth, metric_name: str) -> list[dict[str, Any]]:
 def test_an_alarm_on_each_dead_letter_queue(synth: Synth) -> None:
     alarms = _alarms_on(synth, "ApproximateNumberOfMessagesVisible")
     watched = [alarm["Dimensions"][0]["Value"] for alarm in alarms]
-    expected = [
-        get_att(synth.logical_id(queue.dead_letter_queue), "QueueName")
-        for queue in synth.stack.queues.all
-    ]
+    dead_letter_queues = [queue.dead_letter_queue for queue in synth.stack.queues.all]
+    dead_letter_queues.append(synth.stack.feedback.dead_letter_queue)
+    expected = [get_att(synth.logical_id(queue), "QueueName") for queue in dead_letter_queues]
     assert sorted(map(json.dumps, watched)) == sorted(map(json.dumps, expected))
     for alarm in alarms:
         assert alarm["Namespace"] == "AWS/SQS"
@@ -549,7 +556,8 @@ def test_an_alarm_on_the_age_of_the_oldest_event(synth: Synth) -> None:
 
 def test_every_alarm_notifies_the_encrypted_ssl_only_topic(synth: Synth) -> None:
     topic_ref = ref(synth.logical_id(synth.stack.monitoring.topic))
-    synth.template.resource_count_is("AWS::CloudWatch::Alarm", 2 + len(FUNCTION_NAMES) + 1)
+    # Dead-letter queues, function errors, the events backlog and push 401/403s.
+    synth.template.resource_count_is("AWS::CloudWatch::Alarm", 3 + len(FUNCTION_NAMES) + 2)
     for _, alarm in synth.of_type("AWS::CloudWatch::Alarm"):
         assert alarm["Properties"]["AlarmActions"] == [topic_ref]
     topic = synth.resource(synth.stack.monitoring.topic)["Properties"]
@@ -621,3 +629,23 @@ def test_a_missing_handler_fails_naming_the_file(sources: SourcePaths, tmp_path:
         ComebackStack(
             cdk.App(), "NoCode", sender_domain=TEST_SENDER_DOMAIN, sources=without_functions
         )
+
+
+def test_the_sender_may_send_sms_and_read_the_vapid_keys_the_intake_serves(synth: Synth) -> None:
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"] for _, p in synth.of_type("AWS::IAM::Policy")
+    ]
+    sms = [s for statements in policies for s in statements if "sns:Publish" in s["Action"]]
+    assert [sorted(s["Action"]) for s in sms] == [
+        ["sns:CheckIfPhoneNumberIsOptedOut", "sns:Publish"]
+    ]
+    secret = ref(synth.logical_id(synth.stack.vapid_key.secret))
+    readers = [
+        statements
+        for statements in policies
+        for s in statements
+        if secret in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        and "secretsmanager:GetSecretValue" in s["Action"]
+    ]
+    assert len(readers) == 2  # intake (public key) and sender (signing)
+    assert synth.outputs["VapidSecretArn"]["Value"] == secret

@@ -189,11 +189,11 @@ class FlakyMailer:
     def __init__(self, real):
         self.real, self.calls = real, 0
 
-    def send(self, message, *, sender, recipient):
+    def send(self, message, *, sender, recipient, tags=None):
         self.calls += 1
         if self.calls == 1:
             raise TransientSendError("Throttling")
-        return self.real.send(message, sender=sender, recipient=recipient)
+        return self.real.send(message, sender=sender, recipient=recipient, tags=tags)
 
 
 def test_a_throttled_send_is_retried_and_a_repeated_job_is_not_sent_again(stack, shop):

@@ -34,6 +34,23 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--table", help="the main table's name (stack output TableName)")
     shop.add_argument("--timers-table", help="with --table: stack output TimersTableName")
 
+    vapid = commands.add_parser(
+        "vapid-keys", help="create the web push (VAPID) key pair in a deployed stack's secret"
+    )
+    vapid.add_argument(
+        "--subject",
+        required=True,
+        help="how push services reach you: mailto:you@your-domain or https://your-site",
+    )
+    vapid_where = vapid.add_mutually_exclusive_group(required=True)
+    vapid_where.add_argument("--stack", help="the deployed stack's name (reads its outputs)")
+    vapid_where.add_argument("--secret-id", help="the secret's ARN (stack output VapidSecretArn)")
+    vapid.add_argument(
+        "--replace",
+        action="store_true",
+        help="make a new pair even if one exists (every browser must subscribe again)",
+    )
+
     args = parser.parse_args(argv)
     if args.command == "demo":
         from comeback.local.demo import DemoOptions, run
@@ -54,7 +71,36 @@ def main(argv: list[str] | None = None) -> int:
         return serve(port=args.port, tick_seconds=args.tick_seconds)
     if args.command == "create-shop":
         return _create_shop(args)
+    if args.command == "vapid-keys":
+        return _vapid_keys(args)
     return 2
+
+
+def _vapid_keys(args: argparse.Namespace) -> int:
+    import boto3
+
+    from comeback.domain.push import check_vapid_subject
+    from comeback.services.vapid import install_vapid_keys
+
+    try:
+        subject = check_vapid_subject(args.subject)
+    except ValueError as exc:
+        sys.stderr.write(f"--subject: {exc}\n")
+        return 2
+    secret_id = args.secret_id
+    if args.stack:
+        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+        secret_id = outputs["VapidSecretArn"]
+    result = install_vapid_keys(
+        boto3.client("secretsmanager"), secret_id, subject, replace=args.replace
+    )
+    state = "created" if result.created else "already there, kept"
+    sys.stdout.write(
+        f"VAPID key pair {state}.\npublic key (applicationServerKey for your site): "
+        f"{result.keys.public_key}\n"
+    )
+    return 0
 
 
 def _create_shop(args: argparse.Namespace) -> int:

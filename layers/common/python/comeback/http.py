@@ -70,6 +70,15 @@ def html_response(status: int, page: str) -> dict[str, Any]:
     return {"statusCode": status, "headers": HTML_HEADERS, "body": page}
 
 
+def redirect_response(location: str) -> dict[str, Any]:
+    """A 302 to a URL we signed ourselves (never one taken from the request)."""
+    return {
+        "statusCode": 302,
+        "headers": {"Location": location, "Cache-Control": "no-store"},
+        "body": "",
+    }
+
+
 def error_status(error: ComebackError) -> int:
     if isinstance(error, PayloadTooLarge | InvalidInput):
         return 400

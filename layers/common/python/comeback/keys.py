@@ -65,5 +65,28 @@ def sweep_cursor_pk(shop_id: str, kind: str) -> str:
 SWEEP_CURSOR_SK = "CURSOR"
 
 
+def endpoint_digest(endpoint: str) -> str:
+    """A push endpoint's short name: the URL itself is a bearer capability, kept out of keys."""
+    return digest(endpoint)[:32]
+
+
+def push_subscription_pk(shop_id: str, endpoint: str) -> str:
+    return f"{shop_pk(shop_id)}#PUSH#{endpoint_digest(endpoint)}"
+
+
+def push_subscription_pk_for_digest(shop_id: str, endpoint_hash: str) -> str:
+    return f"{shop_pk(shop_id)}#PUSH#{endpoint_hash}"
+
+
+PUSH_SUBSCRIPTION_SK = "SUB"
+
+
 def send_sk(job_key: str) -> str:
     return f"{SEND_SK_PREFIX}{job_key}"
+
+
+def suppression_key(shop_id: str, address: str) -> dict[str, str]:
+    """An address a shop must not email: one item per address in the shop's suppression
+    partition, named by the address's digest (the address itself is kept out of keys). The
+    `EMAIL#` prefix leaves room for other channels' suppressions beside it."""
+    return {"pk": f"{shop_pk(shop_id)}#SUPPRESSION", "sk": f"EMAIL#{digest(address)}"}

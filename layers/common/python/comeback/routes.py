@@ -16,6 +16,13 @@ TRACKING_CALLS = ("track", "identify", "page", "screen", "group", "alias", "batc
 
 ROUTES: tuple[Route, ...] = (
     *(Route("POST", f"/v1/{call}", "intake") for call in TRACKING_CALLS),
+    # Browser push: the site registers and removes its visitors' subscriptions, and fetches
+    # the VAPID public key it subscribes with (applicationServerKey).
+    Route("POST", "/v1/push/subscribe", "intake"),
+    Route("POST", "/v1/push/unsubscribe", "intake"),
+    Route("GET", "/v1/push/public-key", "intake"),
+    # Signed links in messages: tracked clicks, and one-click unsubscribe.
+    Route("GET", "/v1/click", "unsubscribe"),
     Route("GET", "/v1/unsubscribe", "unsubscribe"),
     Route("POST", "/v1/unsubscribe", "unsubscribe"),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,10 +24,16 @@ class _Settings(BaseSettings):
 class StoreSettings(_Settings):
     table_name: str = Field(description="DynamoDB table holding shops, profiles and events")
     timers_table_name: str = Field(description="DynamoDB table of timers and its due index")
+    # Which browser push services we accept subscriptions for and POST to: the known public
+    # push services in AWS, only 127.0.0.1 in a local run (nothing leaves the machine).
+    push_endpoints: Literal["push_services", "loopback"] = "push_services"
 
 
 class IntakeSettings(StoreSettings):
     events_queue_url: str = Field(description="SQS queue the accepted events are put on")
+    vapid_secret_arn: str | None = Field(
+        default=None, description="Secrets Manager secret with the VAPID keys (public key served)"
+    )
 
 
 class ProcessorSettings(StoreSettings):
@@ -56,6 +62,15 @@ class SenderSettings(StoreSettings):
     default_from_address: str | None = Field(
         default=None, description="Used for shops that set no from_address of their own"
     )
+    send_queue_url: str | None = Field(
+        default=None, description="The queue the jobs come from: a retry is delayed on it"
+    )
+    vapid_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager secret holding the VAPID key pair (`comeback vapid-keys`);"
+        " push is off while it is unset or empty",
+    )
+    sms_enabled: bool = Field(default=True, description="Send SMS through Amazon SNS")
 
 
 class UnsubscribeSettings(StoreSettings):
@@ -69,3 +84,8 @@ SettingsT = TypeVar("SettingsT", bound=_Settings)
 def load(kind: type[SettingsT]) -> SettingsT:
     """The settings of one kind, validated once per cold start."""
     return kind()
+
+
+class FeedbackSettings(StoreSettings):
+    """The feedback function (SES bounces and complaints) writes suppressions to the main
+    table and needs nothing else; it reads the shared store settings like every function."""

@@ -15,7 +15,10 @@ from typing import Any
 
 from comeback.adapters.email import SesMailer
 from comeback.adapters.secrets import SecretReader
+from comeback.adapters.sms import SnsSms
 from comeback.adapters.store import Store
+from comeback.adapters.suppressions import Suppressions
+from comeback.adapters.webpush import VapidKeys, WebPushClient
 from comeback.clock import Clock, SystemClock
 from comeback.models.shop import Shop
 from comeback.services.sending import SenderContext
@@ -35,6 +38,8 @@ def reset() -> None:
     _overrides.clear()
     client.cache_clear()
     _secrets.cache_clear()
+    _push_client.cache_clear()
+    _vapid_keys.cache_clear()
     _shop_cache.clear()
 
 
@@ -89,6 +94,37 @@ def signing_key(secret_arn: str) -> bytes:
     return _overrides.get("signing_key") or _secrets().key(secret_arn)
 
 
+def push_client(settings: SenderSettings) -> WebPushClient | None:
+    """The web push client, built once from the VAPID secret; None while none is stored (push
+    then fails over to the next channel)."""
+    if "push" in _overrides:
+        return _overrides["push"]
+    if not settings.vapid_secret_arn:
+        return None
+    return _push_client(settings.vapid_secret_arn)
+
+
+@cache
+def _push_client(secret_arn: str) -> WebPushClient | None:
+    keys = vapid_keys(secret_arn)
+    return WebPushClient(keys) if keys is not None else None
+
+
+def vapid_keys(secret_arn: str | None) -> VapidKeys | None:
+    """The VAPID key pair, or None while the secret holds the stack's placeholder."""
+    if not secret_arn:
+        return None
+    return _vapid_keys(secret_arn)
+
+
+@cache
+def _vapid_keys(secret_arn: str) -> VapidKeys | None:
+    text = _secrets().text(secret_arn)
+    if not text.strip().startswith("{"):
+        return None
+    return VapidKeys.from_json(text)
+
+
 def sender_context(settings: SenderSettings) -> SenderContext:
     return SenderContext(
         store=store(settings),
@@ -98,4 +134,15 @@ def sender_context(settings: SenderSettings) -> SenderContext:
         public_base_url=settings.public_base_url,
         retention=timedelta(days=settings.send_record_retention_days),
         default_from_address=settings.default_from_address,
+        push=push_client(settings),
+        sms=_overrides.get("sms") or (SnsSms(client("sns")) if settings.sms_enabled else None),
+        suppressions=Suppressions(client("dynamodb"), settings.table_name),
+        alert=_alert,
     )
+
+
+def _alert(name: str, fields: dict[str, Any]) -> None:
+    from comeback.observability import logger, metrics
+
+    logger.warning("operator alert", alert=name, **fields)
+    metrics.add_metric(name=name, unit="Count", value=1)

@@ -30,7 +30,14 @@ class PermanentSendError(Exception):
 
 
 class Mailer(Protocol):
-    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> str: ...
+    def send(
+        self,
+        message: EmailMessage,
+        *,
+        sender: str,
+        recipient: str,
+        tags: dict[str, str] | None = None,
+    ) -> str: ...
 
 
 class SesMailer:
@@ -38,12 +45,23 @@ class SesMailer:
         self._client = client
         self._configuration_set = configuration_set
 
-    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> str:
+    def send(
+        self,
+        message: EmailMessage,
+        *,
+        sender: str,
+        recipient: str,
+        tags: dict[str, str] | None = None,
+    ) -> str:
+        """Tags travel with SES's bounce and complaint events: `shop` tells the feedback
+        handler whose suppression list an address goes on."""
         request: dict[str, Any] = {
             "FromEmailAddress": sender,
             "Destination": {"ToAddresses": [recipient]},
             "Content": {"Raw": {"Data": message.as_bytes()}},
         }
+        if tags:
+            request["EmailTags"] = [{"Name": k, "Value": v} for k, v in tags.items()]
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set
         try:

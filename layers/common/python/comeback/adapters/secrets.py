@@ -17,3 +17,7 @@ class SecretReader:
                 raise ValueError("the signing secret is too short to be a key")
             self._cache[secret_id] = value.encode("utf-8")
         return self._cache[secret_id]
+
+    def text(self, secret_id: str) -> str:
+        """A secret's string as stored (uncached: callers cache what they build from it)."""
+        return self._client.get_secret_value(SecretId=secret_id)["SecretString"]

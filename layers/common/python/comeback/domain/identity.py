@@ -1,8 +1,8 @@
 """Which profile an event belongs to, from the identifiers it carries.
 
-Identifiers are typed strings (`user:42`, `anon:abc`, `email:ann@shop.test`). Precedence is
-user id, then email, then anonymous id: a logged-in person is who they say they are, whatever
-device they use.
+Identifiers are typed strings (`user:42`, `anon:abc`, `email:ann@shop.test`, `phone:+4930…`).
+Precedence is user id, then email, then phone (E.164), then anonymous id: a logged-in person is
+who they say they are, whatever device they use.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from comeback.models.events import SegmentMessage
 
 USER = "user"
 EMAIL = "email"
+PHONE = "phone"
 ANONYMOUS = "anon"
 
 
@@ -29,6 +30,9 @@ def identifiers_of(message: SegmentMessage) -> list[str]:
         # Refused at intake; an event queued before that rule is applied without it.
         with contextlib.suppress(InvalidInput):
             found.append(f"{EMAIL}:{normalise_email(email)}")
+    phone = message.all_traits().get("phone")
+    if isinstance(phone, str) and phone.startswith("+"):  # E.164, as the intake stores it
+        found.append(f"{PHONE}:{phone}")
     for anonymous in (message.anonymous_id, message.previous_id):
         if anonymous:
             found.append(f"{ANONYMOUS}:{anonymous}")

@@ -22,6 +22,9 @@ from pydantic import ValidationError
 from comeback.clock import ensure_utc, iso
 from comeback.domain import commerce, consent
 from comeback.domain.contact import normalise_email
+from comeback.domain.phone import normalise_phone
+from comeback.domain.push_events import PUSH_EVENTS, normalised_properties
+from comeback.domain.quiet_hours import zone
 from comeback.errors import InvalidInput, PayloadTooLarge
 from comeback.jsonutil import dumps
 from comeback.models.events import AcceptedEvent, SegmentMessage
@@ -145,6 +148,14 @@ def check_values(value: Any, depth: int = 0) -> None:
             )
 
 
+@dataclass(frozen=True)
+class IntakePolicy:
+    """Per-shop and per-deployment rules the intake applies while normalising."""
+
+    phone_region: str | None = None  # for numbers written without a country code
+    allow_loopback_push: bool = False  # local runs: push endpoints on 127.0.0.1 only
+
+
 def validate_messages(
     call: str,
     document: dict[str, Any],
@@ -152,6 +163,7 @@ def validate_messages(
     received_at: datetime,
     shop_id: str,
     source: str = "client",
+    policy: IntakePolicy = IntakePolicy(),
 ) -> ParsedRequest:
     """Validate a tracking call. Raises InvalidInput when the request as a whole is unusable."""
     result = ParsedRequest()
@@ -172,7 +184,7 @@ def validate_messages(
 
     for index, raw in enumerate(messages):
         try:
-            event = _accept(raw, defaults, batch_sent_at, received_at, shop_id, source)
+            event = _accept(raw, defaults, batch_sent_at, received_at, shop_id, source, policy)
         except InvalidInput as exc:
             message_id = raw.get("messageId") if isinstance(raw, dict) else None
             result.rejected.append(Rejection(index, _text(message_id), exc.message))
@@ -188,6 +200,7 @@ def _accept(
     received_at: datetime,
     shop_id: str,
     source: str,
+    policy: IntakePolicy,
 ) -> AcceptedEvent:
     if not isinstance(raw, dict):
         raise InvalidInput("each message must be a JSON object")
@@ -210,6 +223,7 @@ def _accept(
     timestamp = event_time(client_time, message.sent_at, received_at)
 
     wire = message.model_dump(by_alias=True, exclude_none=True)
+    _normalise_in_place(wire, message, policy)
     message_id = message.message_id or _content_id(shop_id, wire, received_at)
     wire["messageId"] = message_id
     wire["timestamp"] = iso(timestamp)
@@ -264,6 +278,43 @@ def _check_semantics(message: SegmentMessage) -> None:
         consent.check_consent(message)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
+
+
+def _normalise_in_place(
+    wire: dict[str, Any], message: SegmentMessage, policy: IntakePolicy
+) -> None:
+    """Store contact details and push subscriptions in one canonical form (refusing what
+    cannot be normalised), so equivalent numbers resolve to one profile."""
+    context = wire.get("context") if isinstance(wire.get("context"), dict) else {}
+    for where, traits in (
+        ("traits", wire.get("traits")),
+        ("context.traits", context.get("traits")),
+    ):
+        if not isinstance(traits, dict):
+            continue
+        if traits.get("phone") is not None:
+            try:
+                traits["phone"] = normalise_phone(_string(traits["phone"]), policy.phone_region)
+            except ValueError as exc:
+                raise InvalidInput(f"{where}.phone: {exc}") from exc
+        if traits.get("timezone") is not None:
+            try:
+                zone(_string(traits["timezone"]))
+            except ValueError as exc:
+                raise InvalidInput(f"{where}.timezone: {exc}") from exc
+    if message.type == "track" and message.event in PUSH_EVENTS:
+        try:
+            wire["properties"] = normalised_properties(
+                message.event, message.properties, allow_loopback=policy.allow_loopback_push
+            )
+        except ValueError as exc:
+            raise InvalidInput(f"{message.event}: {exc}") from exc
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value
 
 
 def _content_id(shop_id: str, wire: dict[str, Any], received_at: datetime) -> str:

@@ -17,12 +17,16 @@ from pydantic import ValidationError
 from comeback.domain import commerce, consent
 from comeback.domain.contact import normalise_email
 from comeback.domain.identity import ANONYMOUS
+from comeback.domain.push_events import PUSH_EVENTS, PUSH_SUBSCRIBED, endpoint_from
+from comeback.domain.quiet_hours import zone
 from comeback.errors import InvalidInput
 from comeback.jsonutil import dumps
+from comeback.keys import endpoint_digest
 from comeback.models.events import SegmentMessage
 from comeback.models.profile import (
     MAX_ANONYMOUS_IDS,
     MAX_CART_LINES,
+    MAX_PUSH_SUBSCRIPTIONS,
     MAX_RECENT_ORDER_IDS,
     MAX_TRAIT_BYTES,
     MAX_TRAITS,
@@ -33,7 +37,8 @@ from comeback.models.profile import (
 )
 from comeback.models.shop import ShopSettings
 
-_IDENTITY_TRAITS = frozenset({"email", "consent"})
+_IDENTITY_TRAITS = frozenset({"email", "phone", "timezone", "consent"})
+PUSH_CONSENT_SOURCE = "push_subscription"
 
 
 def new_profile(shop_id: str, profile_id: str, now: datetime) -> Profile:
@@ -63,6 +68,7 @@ def apply_event(
     _note_identifiers(updated, message, identifiers)
     _note_activity(updated, timestamp)
     _merge_traits(updated, message.all_traits(), timestamp, trusted=trusted)
+    _note_timezone(updated, message)
     try:
         stated = consent.statements(message)
     except ValueError:
@@ -71,9 +77,45 @@ def apply_event(
         if statement.granted and not trusted and not settings.accept_client_consent:
             continue
         record_consent(updated, statement.channel, statement.granted, timestamp, statement.source)
-    if message.type == "track" and message.event:
+    if message.type == "track" and message.event in PUSH_EVENTS:
+        _apply_push_subscription(updated, message.event, message.properties, timestamp)
+    elif message.type == "track" and message.event:
         _apply_track(updated, message.event, message.properties, timestamp, settings)
     return updated
+
+
+def _note_timezone(profile: Profile, message: SegmentMessage) -> None:
+    """The person's own zone (traits) wins over the one their browser reported (context)."""
+    for candidate in (message.all_traits().get("timezone"), message.context.get("timezone")):
+        if isinstance(candidate, str):
+            try:
+                zone(candidate)
+            except ValueError:
+                continue
+            profile.timezone = candidate
+            return
+
+
+def _apply_push_subscription(
+    profile: Profile, event: str, properties: dict[str, Any], at: datetime
+) -> None:
+    """Note the browser's subscription (its endpoint's digest; the keys live in their own item)
+    and the push consent the browser's permission prompt gave."""
+    try:
+        endpoint = (
+            properties["subscription"]["endpoint"]
+            if event == PUSH_SUBSCRIBED
+            else endpoint_from(properties)
+        )
+    except (KeyError, TypeError, ValueError):
+        return  # refused at intake
+    digest = endpoint_digest(endpoint)
+    remaining = [d for d in profile.push_endpoints if d != digest]
+    if event == PUSH_SUBSCRIBED:
+        profile.push_endpoints = [*remaining, digest][-MAX_PUSH_SUBSCRIPTIONS:]
+        record_consent(profile, "push", True, at, PUSH_CONSENT_SOURCE)
+    else:
+        profile.push_endpoints = remaining
 
 
 def _note_identifiers(profile: Profile, message: SegmentMessage, identifiers: list[str]) -> None:
@@ -103,6 +145,9 @@ def _merge_traits(
     if email is not None and (trusted or not profile.email):
         with contextlib.suppress(InvalidInput):
             profile.email = normalise_email(email)
+    phone = traits.get("phone")
+    if isinstance(phone, str) and phone.startswith("+") and (trusted or not profile.phone):
+        profile.phone = phone  # E.164: the intake normalised it
     kept = dict(profile.traits)
     for name, value in traits.items():
         if name in _IDENTITY_TRAITS or not isinstance(name, str) or len(name) > 100:

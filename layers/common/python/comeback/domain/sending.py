@@ -6,12 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from comeback.clock import iso
+from comeback.domain.channels import choose_channels
+from comeback.domain.frequency import is_transactional
+from comeback.domain.quiet_hours import next_allowed
 from comeback.domain.timers import CART_RECOVERY, REACTIVATION, reactivation_due
 from comeback.models.jobs import MessageJob
-from comeback.models.profile import Profile
+from comeback.models.profile import Channel, Profile
 from comeback.models.shop import ShopSettings
 
 NO_CONSENT = "no_consent"
+CAPPED = "capped"
 
 
 @dataclass(frozen=True)
@@ -26,16 +30,23 @@ class Rearm:
 
 
 @dataclass(frozen=True)
-class SendEmail:
-    to: str
+class Send:
+    channels: tuple[Channel, ...]  # to try in this order, each only if the one before failed
 
 
-Decision = Skip | Rearm | SendEmail
+Decision = Skip | Rearm | Send
 
 
 def decide(
-    profile: Profile | None, job: MessageJob, settings: ShopSettings, now: datetime
+    profile: Profile | None,
+    job: MessageJob,
+    settings: ShopSettings,
+    now: datetime,
+    *,
+    email_suppressed: bool = False,
 ) -> Decision:
+    """Whether the job still makes sense now, and by which channels. Quiet hours hold a
+    marketing message back until the morning in the person's zone (the timer is re-armed)."""
     if profile is None:
         return Skip("profile_gone")
     if job.kind == CART_RECOVERY:
@@ -55,11 +66,15 @@ def decide(
             return Rearm(due_at, subject)  # active since the timer was set: not lapsed yet
     else:
         return Skip("unknown_kind")
-    if not profile.email:
-        return Skip("no_address")
-    if not profile.has_consent("email"):
-        return Skip(NO_CONSENT)
-    return SendEmail(to=profile.email)
+    choice = choose_channels(profile, job.kind, settings, email_suppressed=email_suppressed)
+    if not choice.usable:
+        return Skip(choice.reason)
+    if not is_transactional(job.kind):
+        zone_name = profile.timezone or settings.timezone
+        allowed = next_allowed(now, zone_name, settings.quiet_hours_start, settings.quiet_hours_end)
+        if allowed > now:
+            return Rearm(allowed, job.subject)
+    return Send(choice.usable)
 
 
 def lease_end(now: datetime, lease_seconds: int) -> datetime:

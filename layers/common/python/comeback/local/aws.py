@@ -23,6 +23,7 @@ from typing import Any
 
 import boto3
 
+from comeback.adapters.webpush import VapidKeys
 from comeback.schema import (
     EVENTS_QUEUE,
     SEND_QUEUE,
@@ -37,6 +38,7 @@ TABLE_NAME = "comeback"
 TIMERS_TABLE_NAME = "comeback-timers"
 SIGNING_SECRET_NAME = "comeback/signing-key"  # noqa: S105 - a name, not a secret
 CONFIGURATION_SET = "comeback"
+VAPID_SECRET_NAME = "comeback/vapid-keys"  # noqa: S105 - a name, not a secret
 STARTUP_SECONDS = 30
 
 
@@ -51,6 +53,7 @@ class LocalAws:
     send_dlq_url: str
     signing_secret_arn: str
     configuration_set: str
+    vapid_secret_arn: str
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -163,6 +166,10 @@ def provision(endpoint: str, *, sender_domains: list[str]) -> LocalAws:
     secret = client("secretsmanager").create_secret(
         Name=SIGNING_SECRET_NAME, SecretString=secrets.token_urlsafe(48)
     )
+    # What `comeback vapid-keys` puts in the stack's secret in AWS.
+    vapid = client("secretsmanager").create_secret(
+        Name=VAPID_SECRET_NAME, SecretString=VapidKeys.generate_local().to_json()
+    )
     ses = client("sesv2")
     ses.create_configuration_set(ConfigurationSetName=CONFIGURATION_SET)
     for domain in sender_domains:
@@ -179,6 +186,7 @@ def provision(endpoint: str, *, sender_domains: list[str]) -> LocalAws:
         send_dlq_url=send_dlq,
         signing_secret_arn=secret["ARN"],
         configuration_set=CONFIGURATION_SET,
+        vapid_secret_arn=vapid["ARN"],
     )
 
 
@@ -209,6 +217,9 @@ def function_environment(aws: LocalAws, *, public_base_url: str) -> dict[str, st
         "COMEBACK_SIGNING_SECRET_ARN": aws.signing_secret_arn,
         "COMEBACK_PUBLIC_BASE_URL": public_base_url,
         "COMEBACK_SES_CONFIGURATION_SET": aws.configuration_set,
+        "COMEBACK_VAPID_SECRET_ARN": aws.vapid_secret_arn,
+        # Nothing leaves this machine: push endpoints on 127.0.0.1 only.
+        "COMEBACK_PUSH_ENDPOINTS": "loopback",
         "POWERTOOLS_SERVICE_NAME": "comeback",
         "POWERTOOLS_METRICS_NAMESPACE": "Comeback",
     }

@@ -13,7 +13,7 @@ from typing import Any
 
 from comeback.observability import metrics
 
-FUNCTION_NAMES = ("intake", "processor", "sweep", "sender", "unsubscribe")
+FUNCTION_NAMES = ("intake", "processor", "sweep", "sender", "unsubscribe", "feedback")
 
 
 def functions_dir() -> Path:

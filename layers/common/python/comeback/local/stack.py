@@ -15,6 +15,7 @@ from comeback.local import aws
 from comeback.local.api_server import LocalApi
 from comeback.local.functions import FUNCTION_NAMES, LocalFunction
 from comeback.local.pump import PumpResult, drain
+from comeback.local.push_peer import PushPeer
 from comeback.observability import logger
 from comeback.settings import StoreSettings, load
 
@@ -30,6 +31,8 @@ class LocalStack:
     functions: dict[str, LocalFunction]
     clock: SimulatedClock | None
     _moto: Any = None
+    # A real push service on 127.0.0.1 that decrypts what the sender posts (browsers' stand-in).
+    push_peer: PushPeer | None = None
     pollers: dict[str, list[LocalFunction]] = field(default_factory=dict)
     sweeps: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -64,11 +67,19 @@ class LocalStack:
         }
         api.start()
         return cls(
-            aws=provisioned, api=api, functions=functions, clock=clock, _moto=moto, pollers=pollers
+            aws=provisioned,
+            api=api,
+            functions=functions,
+            clock=clock,
+            _moto=moto,
+            pollers=pollers,
+            push_peer=PushPeer.start(clock=clock.now if clock is not None else None),
         )
 
     def stop(self) -> None:
         self.api.stop()
+        if self.push_peer is not None:
+            self.push_peer.stop()
         if self._moto is not None:
             self._moto.stop()
         wiring.reset()

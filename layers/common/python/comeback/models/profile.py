@@ -17,6 +17,10 @@ MAX_RECENT_MESSAGES = 20
 MAX_CART_LINES = 50
 MAX_TRAITS = 50
 MAX_TRAIT_BYTES = 1024
+# Browsers (push subscriptions) remembered per person; the oldest is forgotten first.
+MAX_PUSH_SUBSCRIPTIONS = 10
+# Marketing sends remembered per channel for the frequency cap (the most recent ones).
+MAX_RECENT_SENDS = 20
 
 
 class _Model(BaseModel):
@@ -79,6 +83,9 @@ class MessageStats(_Model):
     sent: int = 0
     last_sent_at: datetime | None = None
     last_by_kind: dict[str, datetime] = Field(default_factory=dict)
+    sent_by_channel: dict[str, int] = Field(default_factory=dict)
+    # When the latest marketing messages went out, per channel (the frequency cap's memory).
+    recent_marketing: dict[str, list[datetime]] = Field(default_factory=dict)
 
 
 class Profile(_Model):
@@ -90,6 +97,11 @@ class Profile(_Model):
     user_id: str | None = None
     anonymous_ids: list[str] = Field(default_factory=list)
     email: str | None = None
+    phone: str | None = None  # E.164
+    timezone: str | None = None  # IANA name, e.g. Europe/Berlin
+    # Digests of the endpoints of this person's browser push subscriptions (the subscription
+    # items themselves are keyed by that digest; see adapters.push_subscriptions).
+    push_endpoints: list[str] = Field(default_factory=list)
     traits: dict[str, Any] = Field(default_factory=dict)
     consent: dict[str, ConsentDecision] = Field(default_factory=dict)
     orders: OrderStats = Field(default_factory=OrderStats)

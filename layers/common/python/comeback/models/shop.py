@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from comeback.models.profile import CHANNELS, Channel
+
+DEFAULT_CHANNEL_ORDER: dict[str, list[Channel]] = {
+    "cart_recovery": ["push", "email", "sms"],
+    "reactivation": ["email", "push", "sms"],
+}
 
 
 class ShopSettings(BaseModel):
@@ -20,6 +27,42 @@ class ShopSettings(BaseModel):
     # Whether a consent grant sent with the public write key counts. Withdrawals always do.
     # Set False when grants come from your backend (secret key) after a confirmed opt-in.
     accept_client_consent: bool = True
+
+    # Delivery: which channels each message kind tries, in order (the first one with consent
+    # and an address is used; the next only if that one fails for good).
+    channel_order: dict[str, list[Channel]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_CHANNEL_ORDER.items()}
+    )
+    # Frequency cap on marketing messages, per person and channel, over a rolling window.
+    cap_messages: int = Field(default=1, ge=1, le=100)
+    cap_window_hours: int = Field(default=16, ge=1, le=24 * 30)
+    # Quiet hours in the recipient's time zone (the profile's, else the shop's).
+    quiet_hours_start: time | None = time(21, 0)
+    quiet_hours_end: time | None = time(8, 0)
+    timezone: str = "UTC"
+    # Region for phone numbers written without a country code (ISO 3166 alpha-2, e.g. "DE").
+    default_phone_region: str | None = Field(default=None, min_length=2, max_length=2)
+    sms_sender_name: str | None = Field(default=None, max_length=11)
+    push_icon_url: str | None = None
+
+    @field_validator("channel_order")
+    @classmethod
+    def _known_channels(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for kind, order in value.items():
+            if not order or len(set(order)) != len(order):
+                raise ValueError(f"channel_order.{kind}: list each channel at most once")
+            unknown = set(order) - set(CHANNELS)
+            if unknown:
+                raise ValueError(f"channel_order.{kind}: unknown channel {sorted(unknown)[0]}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from comeback.domain.quiet_hours import zone
+
+        zone(value)
+        return value
 
 
 class Shop(BaseModel):

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from comeback.adapters.queues import QueuePublisher
 from comeback.adapters.store import Store
-from comeback.domain.intake import decode_body, read_document, validate_messages
+from comeback.domain.intake import (
+    IntakePolicy,
+    decode_body,
+    read_document,
+    validate_messages,
+)
+from comeback.domain.push_events import PUSH_SUBSCRIBED, PUSH_UNSUBSCRIBED
 from comeback.errors import InvalidInput, Unauthorized
 from comeback.jsonutil import dumps
 
@@ -46,6 +53,19 @@ def authenticate(store: Store, write_key: str | None) -> tuple[str, str]:
     return shop_id, "server" if key_type == "secret" else "client"
 
 
+# The push subscription calls are sugar for the tracking events they become.
+PUSH_CALLS = {"subscribe": PUSH_SUBSCRIBED, "unsubscribe": PUSH_UNSUBSCRIBED}
+_PUSH_CALL_FIELDS = ("userId", "anonymousId", "messageId", "timestamp", "sentAt", "context")
+
+
+def push_call_as_track(document: dict[str, Any], event: str) -> dict[str, Any]:
+    """`{"anonymousId", "subscription": <PushSubscription JSON>}` (or `"endpoint"`) as the
+    track call it stands for, so it travels the same validated, durable path."""
+    properties = {k: document[k] for k in ("subscription", "endpoint") if k in document}
+    track = {k: document[k] for k in _PUSH_CALL_FIELDS if k in document}
+    return {**track, "event": event, "properties": properties}
+
+
 def accept(
     *,
     call: str,
@@ -55,12 +75,20 @@ def accept(
     store: Store,
     publisher: QueuePublisher,
     received_at: datetime,
+    policy_for: Callable[[str], IntakePolicy] = lambda shop_id: IntakePolicy(),
 ) -> IntakeOutcome:
     """Answer a tracking call. Events answered with 2xx are on the queue before the answer."""
     document, write_key = read_document(decode_body(body, content_encoding), authorization)
     shop_id, source = authenticate(store, write_key)
+    if call in PUSH_CALLS:
+        call, document = "track", push_call_as_track(document, PUSH_CALLS[call])
     parsed = validate_messages(
-        call, document, received_at=received_at, shop_id=shop_id, source=source
+        call,
+        document,
+        received_at=received_at,
+        shop_id=shop_id,
+        source=source,
+        policy=policy_for(shop_id),
     )
     if not parsed.accepted:
         first = parsed.rejected[0].error if parsed.rejected else "no messages"

@@ -18,9 +18,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
+from comeback.adapters.deliveries import Deliveries
 from comeback.adapters.store import Store
 from comeback.domain.identity import EMAIL, identifiers_of, resolve
 from comeback.domain.profiles import apply_event, new_profile
+from comeback.domain.push import PushSubscription
+from comeback.domain.push_events import PUSH_EVENTS, PUSH_SUBSCRIBED, endpoint_from
 from comeback.domain.timers import desired_timers, plan_timers
 from comeback.errors import ConcurrentUpdate
 from comeback.jsonutil import loads
@@ -103,6 +106,7 @@ def process_event(
         profile_id = resolution.profile_id or uuid.uuid4().hex
 
         if before is not None and digest in before.recent_messages:
+            _store_push_subscription(store, event, profile_id)
             store.finish_event(event, profile_id, desired_timers(before, settings), retention, now)
             return "repaired"
 
@@ -122,9 +126,26 @@ def process_event(
             store.save_profile(after, before.version if before else None)
         except ConcurrentUpdate:
             continue
+        _store_push_subscription(store, event, profile_id)
         store.finish_event(event, profile_id, timers, retention, now)
         if read_ahead is not None:
             mine = [i for i, linked in links.items() if linked == profile_id]
             read_ahead.remember(after, [*mine, *new_links], event.message_id)
         return "applied"
     raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} attempts")
+
+
+def _store_push_subscription(store: Store, event: AcceptedEvent, profile_id: str) -> None:
+    """A browser subscribed or unsubscribed: keep its keys in their own item (idempotent, and
+    ordered by the event's time, so a retry or a late copy changes nothing)."""
+    message = event.parsed()
+    if message.type != "track" or message.event not in PUSH_EVENTS:
+        return
+    deliveries = Deliveries(store)
+    if message.event == PUSH_SUBSCRIBED:
+        raw = message.properties["subscription"]  # normalised by the intake
+        sub = PushSubscription(raw["endpoint"], raw["keys"]["p256dh"], raw["keys"]["auth"])
+        deliveries.save_subscription(event.shop_id, profile_id, sub, event.timestamp)
+    else:
+        endpoint = endpoint_from(message.properties)
+        deliveries.remove_subscription(event.shop_id, profile_id, endpoint, event.timestamp)

@@ -1,17 +1,47 @@
-"""Delivering one claimed message job: decide again, reserve, send, record."""
+"""Delivering one claimed message job: decide again, reserve, pick a channel, send, record.
+
+Channels are tried in the shop's order for the kind of message; the next is tried only when one
+fails for good (no browser subscription left, an opted-out phone, an address the provider
+refuses). The reservation of the job makes every retry resume rather than repeat: a message a
+provider accepted is never sent again, and a push message parked by a 429 is resumed for the
+browsers still owed it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
 
+from comeback.adapters.deliveries import Deliveries, Reservation
 from comeback.adapters.email import Mailer, PermanentSendError, TransientSendError
+from comeback.adapters.sms import SmsSender
 from comeback.adapters.store import Store
+from comeback.adapters.webpush import DeliveryUnknown, WebPushClient
 from comeback.domain import sending
 from comeback.domain.email_content import build_mime, render, unsubscribe_url
-from comeback.domain.tokens import UnsubscribeClaim, sign_unsubscribe
+from comeback.domain.frequency import after_send, cap_frees_at, is_transactional
+from comeback.domain.push import build_payload, classify_push_response, delivery_options
+from comeback.domain.short_content import short_content
+from comeback.domain.sms_content import DEFAULT_OPT_OUT, compose_sms
+from comeback.domain.tokens import ClickClaim, UnsubscribeClaim, sign_click, sign_unsubscribe
 from comeback.models.jobs import MessageJob
+from comeback.models.profile import ConsentDecision, Profile
 from comeback.models.shop import Shop
+
+MAX_SMS_SEGMENTS = 2
+CAP_ATTEMPTS = 3
+DEFAULT_RETRY = timedelta(seconds=60)
+
+
+class RetryLater(TransientSendError):
+    """Worth trying again, not before `at` (a push service's Retry-After)."""
+
+    def __init__(self, at: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.at = at
 
 
 @dataclass(frozen=True)
@@ -22,18 +52,51 @@ class SenderContext:
     public_base_url: str
     retention: timedelta
     default_from_address: str | None = None
+    push: WebPushClient | None = None
+    sms: SmsSender | None = None
+    suppressions: Any = None  # adapters.suppressions.Suppressions, when feedback is wired
+    # Told about conditions an operator must look at (a push service refusing our VAPID key).
+    alert: Callable[[str, dict[str, Any]], None] = field(default=lambda name, fields: None)
+
+
+@dataclass(frozen=True)
+class Sent:
+    detail: str
+
+
+@dataclass(frozen=True)
+class FailedForGood:
+    reason: str
+
+
+ChannelResult = Sent | FailedForGood
+
+
+MAX_RETRY_DELAY_SECONDS = 900  # the longest an SQS message may be hidden is 12 h; keep it short
+
+
+def retry_delay(error: TransientSendError, now: datetime, attempts: int) -> int:
+    """Seconds until a failed job is tried again."""
+    backoff = min(30 * 2 ** max(attempts - 1, 0), MAX_RETRY_DELAY_SECONDS)
+    if isinstance(error, RetryLater):
+        asked = int((error.at - now).total_seconds() + 0.999)
+        return max(1, min(max(asked, 1), MAX_RETRY_DELAY_SECONDS))
+    return backoff
 
 
 def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetime) -> str:
     """Returns the outcome (`sent`, `skipped:<reason>`, `rearmed`, `duplicate`, `failed:...`).
 
-    Raises TransientSendError for failures worth retrying; the reservation is released first.
+    Raises TransientSendError (RetryLater: not before its time) for failures worth retrying;
+    the reservation is parked first, so the retry resumes it.
     """
     store = ctx.store
     if shop is None:
         return "skipped:shop_gone"
     profile = store.get_profile(job.shop_id, job.profile_id)
-    decision = sending.decide(profile, job, shop.settings, now)
+    decision = sending.decide(
+        profile, job, shop.settings, now, email_suppressed=_suppressed(ctx, job, profile)
+    )
     if isinstance(decision, sending.Rearm):
         store.rearm_timer(
             job.shop_id,
@@ -45,36 +108,154 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
             now,
         )
         return "rearmed"
-    if isinstance(decision, sending.Skip):
+    if isinstance(decision, sending.Skip) or profile is None:
+        reason = decision.reason if isinstance(decision, sending.Skip) else "profile_gone"
         store.record_skip(
             job.shop_id,
             job.profile_id,
             job.job_key,
             kind=job.kind,
-            reason=decision.reason,
+            reason=reason,
             at=now,
             retention=ctx.retention,
         )
         store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
-        return f"skipped:{decision.reason}"
+        return f"skipped:{reason}"
 
-    if profile is None:  # decide() only says "send" for a profile it has
-        return "skipped:profile_gone"
-    sender_address = shop.settings.from_address or ctx.default_from_address
-    if not sender_address:
-        raise PermanentSendError("the shop has no from_address configured")
-    if not store.start_send(
-        job.shop_id,
-        job.profile_id,
-        job.job_key,
-        channel="email",
-        kind=job.kind,
-        at=now,
-        retention=ctx.retention,
-    ):
+    deliveries = Deliveries(store)
+    reservation = deliveries.reserve(
+        job.shop_id, job.profile_id, job.job_key, kind=job.kind, at=now, retention=ctx.retention
+    )
+    if reservation is None:
         # Sent (or being sent) by an earlier attempt: never twice.
         store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
         return "duplicate"
+    try:
+        outcome = _send_by_first_working_channel(
+            ctx, deliveries, reservation, decision.channels, job, profile, shop, now
+        )
+    except TransientSendError as exc:
+        at = exc.at if isinstance(exc, RetryLater) else now + DEFAULT_RETRY
+        deliveries.retry_later(job.shop_id, job.profile_id, job.job_key, at)
+        raise
+    store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
+    return outcome
+
+
+def _send_by_first_working_channel(
+    ctx: SenderContext,
+    deliveries: Deliveries,
+    reservation: Reservation,
+    channels: tuple[str, ...],
+    job: MessageJob,
+    profile: Profile,
+    shop: Shop,
+    now: datetime,
+) -> str:
+    store = ctx.store
+    if reservation.resumed and reservation.channel in channels:
+        channels = channels[channels.index(reservation.channel) :]
+    failures: list[str] = []
+    for channel in channels:
+        resuming = reservation.resumed and reservation.channel == channel
+        if not (resuming and reservation.cap_taken):
+            taken = _take_cap_slot(ctx, deliveries, profile, channel, job.kind, shop, now)
+            if taken is None:
+                store.finish_send(
+                    job.shop_id,
+                    job.profile_id,
+                    job.job_key,
+                    status="skipped",
+                    at=now,
+                    detail=f"{sending.CAPPED}:{channel}",
+                )
+                return f"skipped:{sending.CAPPED}"
+            profile = taken
+        deliveries.note_channel(job.shop_id, job.profile_id, job.job_key, channel, cap_taken=True)
+        result = _SENDERS[channel](ctx, deliveries, job, profile, shop, now)
+        if isinstance(result, Sent):
+            store.finish_send(
+                job.shop_id,
+                job.profile_id,
+                job.job_key,
+                status="sent",
+                at=now,
+                detail=f"{channel}:{result.detail}",
+            )
+            store.record_message_sent(job.shop_id, job.profile_id, job.kind, now)
+            return "sent"
+        failures.append(f"{channel}:{result.reason}")
+    detail = ", ".join(failures)
+    store.finish_send(
+        job.shop_id, job.profile_id, job.job_key, status="failed", at=now, detail=detail
+    )
+    return f"failed:{detail}"
+
+
+def _take_cap_slot(
+    ctx: SenderContext,
+    deliveries: Deliveries,
+    profile: Profile,
+    channel: str,
+    kind: str,
+    shop: Shop,
+    now: datetime,
+) -> Profile | None:
+    """The profile after taking one slot of the channel's frequency cap, or None if capped.
+    Transactional messages are exempt. A slot is kept even if the send then fails: the cap
+    errs on the side of fewer messages."""
+    if is_transactional(kind):
+        return profile
+    settings = shop.settings
+    window = timedelta(hours=settings.cap_window_hours)
+    current: Profile | None = profile
+    for _ in range(CAP_ATTEMPTS):
+        if current is None:
+            return None
+        recent = current.messages.recent_marketing.get(channel, [])
+        if cap_frees_at(recent, now, window, settings.cap_messages) is not None:
+            return None
+        updated = after_send(recent, now, window)
+        if deliveries.take_cap_slot(current, channel, updated):
+            history = {**current.messages.recent_marketing, channel: updated}
+            messages = current.messages.model_copy(update={"recent_marketing": history})
+            return current.model_copy(update={"messages": messages, "version": current.version + 1})
+        current = ctx.store.get_profile(current.shop_id, current.profile_id)
+    raise TransientSendError("the profile kept changing while taking a frequency-cap slot")
+
+
+def _suppressed(ctx: SenderContext, job: MessageJob, profile: Profile | None) -> bool:
+    if ctx.suppressions is None or profile is None or not profile.email:
+        return False
+    return bool(ctx.suppressions.is_suppressed(job.shop_id, profile.email))
+
+
+def _tracked(ctx: SenderContext, job: MessageJob, channel: str, url: str) -> str:
+    """A link through our click-tracking redirect (its target signed: no open redirect)."""
+    if not url.startswith(("https://", "http://")):
+        return url
+    token = sign_click(
+        ClickClaim(job.shop_id, job.profile_id, job.job_key, channel, url), ctx.signing_key
+    )
+    return f"{ctx.public_base_url.rstrip('/')}/v1/click?t={quote(token, safe='')}"
+
+
+# -- email -----------------------------------------------------------------------------------
+
+
+def _send_email(
+    ctx: SenderContext,
+    deliveries: Deliveries,
+    job: MessageJob,
+    profile: Profile,
+    shop: Shop,
+    now: datetime,
+) -> ChannelResult:
+    sender_address = shop.settings.from_address or ctx.default_from_address
+    if not sender_address:
+        raise PermanentSendError("the shop has no from_address configured")
+    if not profile.email:
+        return FailedForGood("no_address")
     token = sign_unsubscribe(
         UnsubscribeClaim(job.shop_id, job.profile_id, "email", int(now.timestamp())),
         ctx.signing_key,
@@ -85,28 +266,147 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
         content,
         from_address=sender_address,
         from_name=shop.settings.from_name or shop.name,
-        to=decision.to,
+        to=profile.email,
         unsubscribe_link=link,
         now=now,
         message_kind=job.kind,
     )
     try:
-        provider_id = ctx.mailer.send(mime, sender=sender_address, recipient=decision.to)
-    except PermanentSendError as exc:
-        store.finish_send(
-            job.shop_id, job.profile_id, job.job_key, status="failed", at=now, detail=str(exc)
+        provider_id = ctx.mailer.send(
+            mime,
+            sender=sender_address,
+            recipient=profile.email,
+            tags={"shop": job.shop_id, "kind": job.kind},
         )
-        store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
-        return f"failed:{exc}"
-    except TransientSendError:
-        # Known not to have gone out: release the reservation so a retry can send it. Any
-        # other failure (a timeout after SES may have accepted it) keeps the reservation:
-        # better one reminder lost than two sent.
-        store.abandon_send(job.shop_id, job.profile_id, job.job_key)
-        raise
-    store.finish_send(
-        job.shop_id, job.profile_id, job.job_key, status="sent", at=now, detail=provider_id
+    except PermanentSendError as exc:
+        return FailedForGood(f"refused:{exc}")
+    return Sent(provider_id)
+
+
+# -- browser push ----------------------------------------------------------------------------
+
+DELIVERED = "delivered"
+
+
+def _send_push(
+    ctx: SenderContext,
+    deliveries: Deliveries,
+    job: MessageJob,
+    profile: Profile,
+    shop: Shop,
+    now: datetime,
+) -> ChannelResult:
+    """Every browser the person subscribed gets the message once; 404/410 remove exactly that
+    subscription, 413 neither retries nor removes, 429/5xx park the job until Retry-After,
+    401/403 keep the subscription and alert the operator."""
+    if ctx.push is None:
+        return FailedForGood("push_not_configured")
+    subscriptions = deliveries.subscriptions_of(profile)
+    earlier = deliveries.push_attempts(job.shop_id, job.profile_id, job.job_key)
+    delivered = sum(1 for status in earlier.values() if status in (DELIVERED, "sending"))
+    if not subscriptions and not delivered:
+        return FailedForGood("no_subscription")
+    content = short_content(job.kind, profile, shop)
+    payload = build_payload(
+        title=content.title,
+        body=content.body,
+        url=_tracked(ctx, job, "push", content.url) or ctx.public_base_url,
+        icon=shop.settings.push_icon_url,
+        tag=job.kind,
     )
-    store.record_message_sent(job.shop_id, job.profile_id, job.kind, now)
-    store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
-    return "sent"
+    ttl, urgency = delivery_options(job.kind)
+    retry_at: datetime | None = None
+    for stored in subscriptions:
+        if stored.digest in earlier or not deliveries.start_push_attempt(
+            job.shop_id,
+            job.profile_id,
+            job.job_key,
+            stored.digest,
+            at=now,
+            retention=ctx.retention,
+        ):
+            continue
+        try:
+            answer = ctx.push.send(stored.subscription, payload, ttl=ttl, urgency=urgency, now=now)
+        except TransientSendError:
+            deliveries.release_push_attempt(job.shop_id, job.profile_id, job.job_key, stored.digest)
+            retry_at = min(retry_at or now + DEFAULT_RETRY, now + DEFAULT_RETRY)
+            continue
+        except PermanentSendError:
+            deliveries.finish_push_attempt(
+                job.shop_id, job.profile_id, job.job_key, stored.digest, "refused"
+            )
+            continue
+        except DeliveryUnknown:
+            # Maybe delivered: never tried again, and not counted as a delivery.
+            deliveries.finish_push_attempt(
+                job.shop_id, job.profile_id, job.job_key, stored.digest, "unknown"
+            )
+            continue
+        outcome = classify_push_response(answer.status, answer.retry_after, now)
+        if outcome.kind == "retry":
+            deliveries.release_push_attempt(job.shop_id, job.profile_id, job.job_key, stored.digest)
+            at = outcome.retry_at or now + DEFAULT_RETRY
+            retry_at = min(retry_at or at, at)
+            continue
+        deliveries.finish_push_attempt(
+            job.shop_id, job.profile_id, job.job_key, stored.digest, outcome.kind
+        )
+        if outcome.kind == DELIVERED:
+            delivered += 1
+        elif outcome.kind == "gone":
+            deliveries.forget_gone(job.shop_id, stored)
+        elif outcome.kind == "unauthorised":
+            ctx.alert("PushUnauthorised", {"shop_id": job.shop_id, "status": answer.status})
+    if retry_at is not None:
+        raise RetryLater(retry_at, "a push service asked us to retry later")
+    if delivered:
+        return Sent(f"{delivered} browser(s)")
+    return FailedForGood("no_subscription_accepted")
+
+
+# -- SMS -------------------------------------------------------------------------------------
+
+
+def _send_sms(
+    ctx: SenderContext,
+    deliveries: Deliveries,
+    job: MessageJob,
+    profile: Profile,
+    shop: Shop,
+    now: datetime,
+) -> ChannelResult:
+    if ctx.sms is None:
+        return FailedForGood("sms_not_configured")
+    if not profile.phone:
+        return FailedForGood("no_address")
+    if ctx.sms.is_opted_out(profile.phone):
+        # The person replied STOP to the carrier: that is a withdrawal of SMS consent.
+        ctx.store.record_consent(
+            job.shop_id,
+            job.profile_id,
+            "sms",
+            ConsentDecision(granted=False, at=now, source="sms_opt_out"),
+        )
+        return FailedForGood("opted_out")
+    content = short_content(job.kind, profile, shop)
+    # The shop's own link, untracked: a signed tracking link would take a whole segment. It
+    # goes with the opt-out instruction, which trimming never touches.
+    text = compose_sms(
+        content.body,
+        opt_out=f"{content.url} {DEFAULT_OPT_OUT}".strip(),
+        sender_name=shop.settings.sms_sender_name or shop.name,
+        max_segments=MAX_SMS_SEGMENTS,
+    )
+    try:
+        message_id = ctx.sms.send(profile.phone, text, transactional=is_transactional(job.kind))
+    except PermanentSendError as exc:
+        return FailedForGood(f"refused:{exc}")
+    return Sent(message_id)
+
+
+_SENDERS: dict[str, Callable[..., ChannelResult]] = {
+    "email": _send_email,
+    "push": _send_push,
+    "sms": _send_sms,
+}
