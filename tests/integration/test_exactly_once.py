@@ -101,6 +101,46 @@ def test_concurrent_events_of_a_new_person_make_one_profile_and_lose_nothing(sta
     assert profiles[0]["orders"]["count"] == 8 and profiles[0]["orders"]["revenue"] == 36
 
 
+def test_concurrent_events_of_a_new_person_with_different_identifiers_make_one_profile(stack, shop):
+    """An identify (email + anonymous id) racing a cart event (anonymous id only): the loser
+    must not leave its email link pointing at a profile it never wrote."""
+    store = stack.store()
+    for round_number in range(6):
+        anonymous = f"anon-mix-{round_number}"
+        email = f"mix{round_number}-{shop.shop_id}@example.com"
+        identify = validate_messages(
+            "identify",
+            {"anonymousId": anonymous, "traits": {"email": email}, "messageId": f"{anonymous}-i"},
+            received_at=START,
+            shop_id=shop.shop_id,
+        ).accepted[0]
+        cart = accepted(
+            shop.shop_id,
+            {
+                "anonymousId": anonymous,
+                "messageId": f"{anonymous}-c",
+                "event": "Product Added",
+                "properties": {"product_id": "p"},
+            },
+        )
+        barrier = threading.Barrier(2)
+
+        def apply(event, barrier=barrier):
+            barrier.wait()
+            process_event(store, event, ShopSettings(), now=START, retention=RETENTION)
+
+        threads = [threading.Thread(target=apply, args=(e,)) for e in (identify, cart)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        links = store.find_links(shop.shop_id, [f"email:{email}", f"anon:{anonymous}"])
+        assert len(set(links.values())) == 1, f"round {round_number}: {links}"
+        profile = store.get_profile(shop.shop_id, links[f"anon:{anonymous}"])
+        assert profile.email == email and profile.event_count == 2
+    assert len(shop_items(stack, shop.shop_id, "profile")) == 6
+
+
 def _abandon(stack, shop, user, at):
     store = stack.store()
     for name, message in (

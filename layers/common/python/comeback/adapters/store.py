@@ -186,6 +186,18 @@ class Store:
             ):
                 raise ConcurrentUpdate(profile_id)
 
+    def unlink_identifiers(self, shop_id: str, profile_id: str, identifiers: Iterable[str]) -> None:
+        """Take back links to a profile that was never written (its creation lost a race), so
+        no identifier is left pointing at nothing."""
+        for identifier in identifiers:
+            self._conditional(
+                self._client.delete_item,
+                TableName=self._table,
+                Key=to_item({"pk": keys.identity_pk(shop_id, identifier), "sk": keys.IDENTITY_SK}),
+                ConditionExpression="profile_id = :mine",
+                ExpressionAttributeValues={":mine": to_value(profile_id)},
+            )
+
     def save_profile(self, profile: Profile, expected_version: int | None) -> None:
         """Write a profile if nobody else wrote it since it was read (optimistic lock)."""
         item = {

@@ -125,6 +125,10 @@ def process_event(
             store.link_identifiers(event.shop_id, profile_id, new_links, now)
             store.save_profile(after, before.version if before else None)
         except ConcurrentUpdate:
+            if before is None:
+                # Another event of the same new person won one of the identifiers: the links
+                # this attempt did get would point at a profile that will never exist.
+                store.unlink_identifiers(event.shop_id, profile_id, new_links)
             continue
         _store_push_subscription(store, event, profile_id)
         store.finish_event(event, profile_id, timers, retention, now)
