@@ -1,4 +1,5 @@
-"""Figures for what Comeback costs: DynamoDB requests per event, reads per sweep, cold imports.
+"""Figures for what Comeback costs: DynamoDB requests per event, reads per sweep, sends per
+second per channel, cold imports.
 
 Run with `uv run python bench/run.py` (or `make bench`). Everything runs on this machine:
 moto's server on 127.0.0.1 stands in for AWS, with the real handlers on a simulated clock.
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 
 import imports
 import per_event
+import per_send
 import per_sweep
 from comeback import wiring
 from comeback.clock import SimulatedClock
@@ -27,6 +29,8 @@ SENDER_DOMAIN = "shop.example.com"
 START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday; the sweep table uses the next day
 SWEEP_DAY = datetime(2024, 3, 5, tzinfo=UTC)
 DUE_COUNTS = [0, 10, 100, 500]
+SEND_DAY = datetime(2024, 3, 12, 9, 0, tzinfo=UTC)
+SEND_CUSTOMERS = 60
 
 
 def main() -> None:
@@ -67,6 +71,17 @@ def main() -> None:
             )
         )
         print()
+        sends = per_send.measure(stack, SEND_DAY, SEND_CUSTOMERS, dynamodb)
+        print(
+            table(
+                f"3. The sender draining {SEND_CUSTOMERS} due reminders per channel "
+                "(3 instances; email to moto's SES, SMS to moto's SNS, push to the loopback "
+                "push service, which decrypts and verifies each message on the same CPUs)",
+                per_send.HEADERS,
+                per_send.rows(sends),
+            )
+        )
+        print()
         retried = dynamodb.retries + sqs.retries
     finally:
         stack.stop()
@@ -74,7 +89,7 @@ def main() -> None:
     import_times = imports.measure()
     print(
         table(
-            f"3. Cold import time of each handler, fresh interpreter, warm .pyc "
+            f"4. Cold import time of each handler, fresh interpreter, warm .pyc "
             f"({imports.REPEATS} runs each; Python {sys.version.split()[0]}; "
             f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)",
             imports.HEADERS,
