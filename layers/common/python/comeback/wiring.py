@@ -11,18 +11,17 @@ import threading
 import time
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from comeback.adapters.email import SesMailer
 from comeback.adapters.secrets import SecretReader
-from comeback.adapters.sms import SnsSms
 from comeback.adapters.store import Store
-from comeback.adapters.suppressions import Suppressions
-from comeback.adapters.webpush import VapidKeys, WebPushClient
 from comeback.clock import Clock, SystemClock
 from comeback.models.shop import Shop
-from comeback.services.sending import SenderContext
 from comeback.settings import SenderSettings, StoreSettings
+
+if TYPE_CHECKING:  # imported where used: only the sender pays for pywebpush, SES and SNS
+    from comeback.adapters.webpush import VapidKeys, WebPushClient
+    from comeback.services.sending import SenderContext
 
 _overrides: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -106,6 +105,8 @@ def push_client(settings: SenderSettings) -> WebPushClient | None:
 
 @cache
 def _push_client(secret_arn: str) -> WebPushClient | None:
+    from comeback.adapters.webpush import WebPushClient
+
     keys = vapid_keys(secret_arn)
     return WebPushClient(keys) if keys is not None else None
 
@@ -119,6 +120,8 @@ def vapid_keys(secret_arn: str | None) -> VapidKeys | None:
 
 @cache
 def _vapid_keys(secret_arn: str) -> VapidKeys | None:
+    from comeback.adapters.webpush import VapidKeys
+
     text = _secrets().text(secret_arn)
     if not text.strip().startswith("{"):
         return None
@@ -126,6 +129,11 @@ def _vapid_keys(secret_arn: str) -> VapidKeys | None:
 
 
 def sender_context(settings: SenderSettings) -> SenderContext:
+    from comeback.adapters.email import SesMailer
+    from comeback.adapters.sms import SnsSms
+    from comeback.adapters.suppressions import Suppressions
+    from comeback.services.sending import SenderContext
+
     return SenderContext(
         store=store(settings),
         mailer=_overrides.get("mailer")

@@ -22,7 +22,6 @@ from pydantic import ValidationError
 from comeback.clock import ensure_utc, iso
 from comeback.domain import commerce, consent
 from comeback.domain.contact import normalise_email
-from comeback.domain.phone import normalise_phone
 from comeback.domain.push_events import PUSH_EVENTS, normalised_properties
 from comeback.domain.quiet_hours import zone
 from comeback.errors import InvalidInput, PayloadTooLarge
@@ -293,6 +292,9 @@ def _normalise_in_place(
         if not isinstance(traits, dict):
             continue
         if traits.get("phone") is not None:
+            # Imported on first use: phonenumbers' metadata costs a cold start ~75 ms.
+            from comeback.domain.phone import normalise_phone
+
             try:
                 traits["phone"] = normalise_phone(_string(traits["phone"]), policy.phone_region)
             except ValueError as exc:
