@@ -3,14 +3,25 @@ real aes128gcm encryption decrypted with the subscriber's private key, real VAPI
 verified with the sender's public key."""
 
 import base64
+import dataclasses
 import json
+import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 from comeback.adapters.email import TransientSendError
-from comeback.adapters.webpush import MAX_PLAINTEXT_BYTES, VapidKeys, WebPushClient
+from comeback.adapters.webpush import (
+    MAX_PLAINTEXT_BYTES,
+    DeliveryUnknown,
+    NoRedirectSession,
+    VapidKeys,
+    WebPushClient,
+)
 from comeback.domain.push import build_payload, classify_push_response, delivery_options
 from comeback.local.push_peer import PushPeer
 from py_vapid.jwt import sign as sign_jwt
@@ -188,6 +199,107 @@ def test_an_unreachable_push_service_is_a_transient_error(client):
     peer.stop()
     with pytest.raises(TransientSendError):
         client.send(subscriber.subscription, b"{}", ttl=60, urgency="normal", now=datetime.now(UTC))
+
+
+@contextmanager
+def http_server(status: int, headers: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+    """A server on 127.0.0.1 answering every POST with `status`: its origin, and the paths
+    of the requests it received."""
+    received: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_redirect_is_an_answer_and_is_never_followed(peer, client):
+    # Given a push endpoint that answers 307 to another server
+    subscriber = peer.new_subscriber()
+    with (
+        http_server(201, {}) as (elsewhere, elsewhere_received),
+        http_server(307, {"Location": f"{elsewhere}/collect"}) as (origin, received),
+    ):
+        subscription = dataclasses.replace(subscriber.subscription, endpoint=f"{origin}/push/a")
+        # When a message is sent to it
+        result = client.send(subscription, b"{}", ttl=60, urgency="normal", now=datetime.now(UTC))
+    # Then the 307 is the answer, the other server heard nothing, and the sender gives up
+    assert result.status == 307
+    assert received == ["/push/a"]
+    assert elsewhere_received == []
+    assert classify_push_response(result.status, None, datetime.now(UTC)).kind == "failed"
+
+
+def test_only_a_session_that_never_follows_redirects_is_accepted():
+    with pytest.raises(TypeError, match="redirects"):
+        WebPushClient(KEYS, session=requests.Session())  # type: ignore[arg-type]
+    WebPushClient(KEYS, session=NoRedirectSession()).close()
+
+
+def test_a_connection_closed_after_the_request_is_an_unknown_delivery(peer, client):
+    # Given a push service that reads the whole request, then hangs up without an answer
+    subscriber = peer.new_subscriber()
+    listener = socket.create_server(("127.0.0.1", 0))
+    bodies: list[bytes] = []
+
+    def read_then_hang_up() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += connection.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            while len(body) < length:
+                body += connection.recv(65536)
+            bodies.append(body)
+
+    thread = threading.Thread(target=read_then_hang_up, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    subscription = dataclasses.replace(
+        subscriber.subscription, endpoint=f"http://127.0.0.1:{port}/push/a"
+    )
+    # When a message is sent, Then the client cannot say whether it was delivered
+    with listener, pytest.raises(DeliveryUnknown):
+        client.send(subscription, b"{}", ttl=60, urgency="normal", now=datetime.now(UTC))
+    thread.join(timeout=5)
+    assert len(bodies) == 1 and bodies[0]  # the request had gone out in full
+
+
+def test_a_closed_port_is_a_transient_error(peer, client):
+    # Given a port on which nothing listens
+    subscriber = peer.new_subscriber()
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    subscription = dataclasses.replace(
+        subscriber.subscription, endpoint=f"http://127.0.0.1:{port}/push/a"
+    )
+    # When a message is sent, Then nothing was delivered and a retry is safe
+    with pytest.raises(TransientSendError):
+        client.send(subscription, b"{}", ttl=60, urgency="normal", now=datetime.now(UTC))
 
 
 def test_the_largest_plaintext_fits_the_4096_byte_body_limit(peer, client):

@@ -120,6 +120,45 @@ def test_unusable_numbers_are_refused_with_a_reason_that_does_not_repeat_them(ra
     assert len(digits) < 4 or digits not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+49 3O 9O1 82O",  # letter O for zero: libphonenumber reads it as 6
+        "+49 30 901820 ext. ",  # a marker with no extension: read as the digits 398
+        "+49 30 901820 abc",
+        "+1 800 FLOWERS",
+        "tel:+49 30 9O1820",
+    ],
+)
+def test_letters_are_refused_rather_than_read_as_digits(raw):
+    # Given a number with letters, which libphonenumber would turn into another valid number
+    assert phonenumbers.is_valid_number(phonenumbers.parse(raw.removeprefix("tel:"), "DE"))
+    # When normalised, Then it is refused, for a German shop or without a region
+    for region in ("DE", None):
+        with pytest.raises(InvalidPhoneNumber, match="no letters"):
+            normalise_phone(raw, region)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+49 30 12345678 ext. 12",
+        "+49 30 12345678 x12",
+        "+49 30 12345678;ext=12",
+        "tel:+49-30-12345678;ext=12",
+        "+49 3O 12345678 extension 12",
+    ],
+)
+def test_an_extension_written_in_letters_is_still_refused_as_an_extension(raw):
+    with pytest.raises(InvalidPhoneNumber, match="extension"):
+        normalise_phone(raw, None)
+
+
+def test_only_a_leading_tel_scheme_may_hold_letters():
+    assert normalise_phone("TEL:+49-30-12345678", None) == BERLIN
+    assert normalise_phone("Tel: +49 30 12345678", "DE") == BERLIN
+
+
 def test_over_long_input_is_refused_before_it_is_parsed():
     # Given a valid number padded with separators past the limit
     raw = "+49 30 12345678" + " -" * MAX_PHONE_INPUT_LENGTH

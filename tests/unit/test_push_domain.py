@@ -456,6 +456,29 @@ def test_retry_after_as_seconds_or_a_date_is_honoured_within_an_hour(retry_after
         )
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "delay"),
+    [
+        ("9" * 5000, timedelta(hours=1)),  # past int()'s 4300-digit limit
+        ("1" + "0" * 10, timedelta(hours=1)),
+        ("0" * 5000 + "30", timedelta(seconds=30)),  # leading zeros are still a number
+        ("0" * 5000, timedelta(0)),
+        ("Wed, 01 May " + "9" * 5000 + " 09:10:00 GMT", timedelta(seconds=60)),
+        ("Wed, 01 May 2024 09:10:00 +" + "9" * 5000, timedelta(minutes=10)),
+        ("Wed, 01 May 2024 09:10:00 +9999", timedelta(seconds=60)),
+        ("1 Jan 1 00:00:00 +2359", timedelta(0)),
+        ("31 Dec 9999 23:59:59 -2359", timedelta(hours=1)),
+        ("\x00" * 5000, timedelta(seconds=60)),
+    ],
+)
+def test_any_retry_after_value_gives_an_outcome_never_an_exception(retry_after, delay):
+    # Given a push service answering 429 with a hostile or broken Retry-After
+    # When the answer is classified, Then it is a retry within the hour
+    assert classify_push_response(429, retry_after, NOW) == PushOutcome(
+        "retry", retry_at=NOW + delay
+    )
+
+
 def test_now_must_carry_a_time_zone():
     with pytest.raises(ValueError, match="timezone"):
         classify_push_response(429, "10", NOW.replace(tzinfo=None))

@@ -7,7 +7,14 @@ import pytest
 from comeback.domain.email_content import build_mime, render, unsubscribe_url
 from comeback.domain.profiles import new_profile
 from comeback.domain.timers import CART_RECOVERY
-from comeback.domain.tokens import UnsubscribeClaim, sign_unsubscribe, verify_unsubscribe
+from comeback.domain.tokens import (
+    ClickClaim,
+    UnsubscribeClaim,
+    sign_click,
+    sign_unsubscribe,
+    verify_click,
+    verify_unsubscribe,
+)
 from comeback.errors import InvalidInput
 from comeback.models.profile import Cart, CartLine
 from comeback.models.shop import Shop, ShopSettings
@@ -31,6 +38,26 @@ def test_a_token_round_trips_and_any_change_is_refused():
     ):
         with pytest.raises(InvalidInput):
             verify_unsubscribe(forged, KEY)
+
+
+def test_tokens_with_characters_no_token_holds_are_refused_not_crashed_on():
+    # Given tokens whose MAC part holds non-ASCII text or a NUL, which hmac.compare_digest
+    # refuses with a TypeError (a 500 at the HTTP layer)
+    unsubscribe = sign_unsubscribe(UnsubscribeClaim("shop-a", "p1", "email", 1), KEY)
+    click = sign_click(ClickClaim("shop-a", "p1", "job", "email", "https://shop.co/"), KEY)
+    for bad in ("\u00e9", "\x00", "\u0661", " ", "+/", "="):
+        # When they are verified, Then each is refused as an invalid link
+        with pytest.raises(InvalidInput, match="unsubscribe link is not valid"):
+            verify_unsubscribe(f"1.abc.{bad}", KEY)
+        with pytest.raises(InvalidInput, match="unsubscribe link is not valid"):
+            verify_unsubscribe(f"{unsubscribe}{bad}", KEY)
+        with pytest.raises(InvalidInput, match=r"^this link is not valid"):
+            verify_click(f"c1.abc.{bad}", KEY)
+        with pytest.raises(InvalidInput, match=r"^this link is not valid"):
+            verify_click(f"{click[:-1]}{bad}", KEY)
+    # And the genuine tokens still pass
+    assert verify_unsubscribe(unsubscribe, KEY).profile_id == "p1"
+    assert verify_click(click, KEY).url == "https://shop.co/"
 
 
 def test_every_value_in_an_email_is_escaped_and_one_click_headers_are_set():

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import requests
+import urllib3.exceptions
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid.jwt import sign as sign_jwt
 from pywebpush import WebPushException, webpush
 
-from comeback.adapters.email import PermanentSendError, TransientSendError
+from comeback.adapters.email import DeliveryUnknown, PermanentSendError, TransientSendError
 from comeback.domain.push import PushSubscription, check_vapid_subject, push_service_origin
 
 PRIVATE_KEY_BYTES = 32
@@ -111,8 +112,15 @@ class VapidKeys:
             raise ValueError("VAPID private_key is not a valid P-256 scalar") from None
 
 
-class DeliveryUnknown(Exception):
-    """The request went out and no answer came back: it may or may not have been delivered."""
+class NoRedirectSession(requests.Session):
+    """A session that never follows a redirect: a 3xx is the answer, not a new request.
+
+    Push endpoints are held to a list of push services; following a redirect would POST the
+    message to wherever the Location names, past that list.
+    """
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -133,9 +141,10 @@ class _SignedHeader:
 class WebPushClient:
     """Sends encrypted push messages; one instance per process, reused across invocations.
 
-    Raises TransientSendError when the push service cannot be reached (retry later) and
-    PermanentSendError when pywebpush refuses the subscription before sending. Any HTTP answer
-    comes back as a PushResult, never as an exception.
+    Raises TransientSendError when no connection to the push service could be opened (retry
+    later), DeliveryUnknown when the request went out but no answer came back (never retry),
+    and PermanentSendError when pywebpush refuses the subscription before sending. Any HTTP
+    answer, a redirect included (it is never followed), comes back as a PushResult.
     """
 
     def __init__(
@@ -144,15 +153,17 @@ class WebPushClient:
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         claim_lifetime: timedelta = DEFAULT_CLAIM_LIFETIME,
-        session: requests.Session | None = None,
+        session: NoRedirectSession | None = None,
     ) -> None:
         if not REFRESH_MARGIN < claim_lifetime < MAX_CLAIM_LIFETIME:
             raise ValueError("claim_lifetime must be more than 1 hour and less than 24 hours")
+        if session is not None and not isinstance(session, NoRedirectSession):
+            raise TypeError("session must be a NoRedirectSession: redirects must not be followed")
         self._keys = keys
         self._signing_key = keys.signing_key()
         self._timeout = timeout
         self._claim_lifetime = claim_lifetime
-        self._session = session if session is not None else requests.Session()
+        self._session = session if session is not None else NoRedirectSession()
         self._headers: dict[str, _SignedHeader] = {}
         self._lock = threading.Lock()
 
@@ -190,8 +201,9 @@ class WebPushClient:
         now: datetime,
         topic: str | None = None,
     ) -> PushResult:
-        """POST one encrypted message. A read timeout raises DeliveryUnknown: the push service
-        may have accepted it, and a retry could show the message twice."""
+        """POST one encrypted message. A read timeout or a connection closed before the answer
+        raises DeliveryUnknown: the push service may have accepted the message, and a retry
+        could show it twice."""
         if not payload or len(payload) > MAX_PLAINTEXT_BYTES:
             raise ValueError(f"payload must be 1 to {MAX_PLAINTEXT_BYTES} bytes")
         if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0:
@@ -224,9 +236,14 @@ class WebPushClient:
             if exc.response is None:
                 raise PermanentSendError("push subscription refused by pywebpush") from exc
             response = exc.response
-        except (requests.ConnectTimeout, requests.ConnectionError) as exc:
-            # Never connected (ConnectTimeout is both): nothing was delivered, safe to retry.
+        except requests.ConnectTimeout as exc:
+            # Never connected: nothing was delivered, safe to retry.
             raise TransientSendError("push service unreachable") from exc
+        except requests.ConnectionError as exc:
+            if _never_connected(exc):
+                raise TransientSendError("push service unreachable") from exc
+            # Connected, then reset or closed before an answer: the message may have gone out.
+            raise DeliveryUnknown("the push service closed the connection unanswered") from exc
         except requests.Timeout as exc:
             # Sent, but no answer: the push service may have it. Not retried (at most once).
             raise DeliveryUnknown("the push service did not answer in time") from exc
@@ -240,6 +257,25 @@ class WebPushClient:
 
     def close(self) -> None:
         self._session.close()
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether urllib3 failed to open the connection (refused, no such host, timed out): its
+    error is somewhere in the chain requests wraps it in, as an argument, a reason or a cause.
+    Any other connection error came after connecting, when the request may have been sent."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        link = pending.pop()
+        if not isinstance(link, BaseException) or id(link) in seen:
+            continue
+        seen.add(id(link))
+        # NewConnectionError and NameResolutionError are kinds of ConnectTimeoutError.
+        if isinstance(link, urllib3.exceptions.ConnectTimeoutError):
+            return True
+        pending.extend(link.args)
+        pending.extend((getattr(link, "reason", None), link.__cause__, link.__context__))
+    return False
 
 
 def _new_key_pair() -> tuple[str, str]:

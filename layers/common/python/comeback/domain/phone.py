@@ -25,6 +25,7 @@ MAX_PHONE_INPUT_LENGTH = 40
 _TRUNK_ZERO_AFTER_CC = re.compile(r"^(?P<cc>(?:\+|00)\s*(?P<digits>\d{1,3}))\s*\(\s*0\s*\)")
 _INTERNATIONAL_00 = re.compile(r"^00\s*(?=[1-9])")
 _NO_REGION = "ZZ"
+_TEL_SCHEME = "tel:"
 
 
 class InvalidPhoneNumber(InvalidInput, ValueError):
@@ -38,7 +39,9 @@ def normalise_phone(raw: str, default_region: str | None) -> str:
 
     `default_region` (ISO 3166 alpha-2, e.g. the shop's country) is how a national number
     such as `030 12345678` is read; without it only international forms are accepted.
-    Numbers with an extension are refused: an SMS cannot reach one.
+    Numbers with an extension are refused: an SMS cannot reach one. So are numbers with
+    letters: libphonenumber reads "1-800-FLOWERS" (and a letter O for a zero) as digits and
+    drops text it does not understand, so a typo could become someone else's valid number.
     """
     if not isinstance(raw, str):
         raise InvalidPhoneNumber("phone must be a string")
@@ -48,6 +51,7 @@ def normalise_phone(raw: str, default_region: str | None) -> str:
     if len(text) > MAX_PHONE_INPUT_LENGTH:
         raise InvalidPhoneNumber(f"phone is longer than {MAX_PHONE_INPUT_LENGTH} characters")
     region = _region(default_region)
+    has_letters = _has_letters(text)
 
     failure = "phone is not a phone number"
     for candidate in _spellings(text, region):
@@ -58,9 +62,13 @@ def normalise_phone(raw: str, default_region: str | None) -> str:
             continue
         if number.extension:
             raise InvalidPhoneNumber("phone has an extension; text messages cannot reach one")
+        if has_letters:  # only an extension marker earns a message of its own
+            break
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         failure = _invalid_failure(number)
+    if has_letters:
+        raise InvalidPhoneNumber("phone is not a phone number: write it in digits, no letters")
     raise InvalidPhoneNumber(failure)
 
 
@@ -88,6 +96,13 @@ def _region(default_region: str | None) -> str | None:
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(f"unknown default phone region {default_region!r}")
     return region
+
+
+def _has_letters(text: str) -> bool:
+    """Whether any letter, in any script, is written outside a leading `tel:` (RFC 3966)."""
+    if text[: len(_TEL_SCHEME)].lower() == _TEL_SCHEME:
+        text = text[len(_TEL_SCHEME) :]
+    return any(ch.isalpha() for ch in text)
 
 
 def _spellings(text: str, region: str | None) -> list[str]:

@@ -80,6 +80,9 @@ DEFAULT_DELIVERY_OPTIONS = (12 * _HOUR, "normal")
 
 DEFAULT_RETRY_DELAY = timedelta(seconds=60)
 MAX_RETRY_DELAY = timedelta(hours=1)
+_MAX_RETRY_SECONDS = int(MAX_RETRY_DELAY.total_seconds())
+MAX_RETRY_AFTER_DIGITS = 10
+"""Retry-After delta-seconds longer than this (leading zeros aside) are read as the cap."""
 
 OutcomeKind = Literal["delivered", "gone", "too_large", "retry", "unauthorised", "failed"]
 
@@ -250,7 +253,11 @@ def _retry_at(retry_after: str | None, now: datetime) -> datetime:
     delay = DEFAULT_RETRY_DELAY
     value = (retry_after or "").strip()
     if value.isascii() and value.isdigit():
-        delay = timedelta(seconds=min(int(value), int(MAX_RETRY_DELAY.total_seconds())))
+        # Past MAX_RETRY_AFTER_DIGITS the value is over the cap anyway, and int() of thousands of
+        # digits raises ValueError (Python's int_max_str_digits): never parse one that long.
+        digits = value.lstrip("0") or "0"
+        seconds = int(digits) if len(digits) <= MAX_RETRY_AFTER_DIGITS else _MAX_RETRY_SECONDS
+        delay = timedelta(seconds=min(seconds, _MAX_RETRY_SECONDS))
     elif value:
         try:
             when = parsedate_to_datetime(value)

@@ -9,11 +9,15 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 
 from comeback.errors import InvalidInput
 
 _VERSION = "1"
+# What our tokens are made of: base64url and the dots between parts. Anything else (non-ASCII
+# text above all, which hmac.compare_digest refuses with a TypeError) is no token of ours.
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-.]+")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,13 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _parts(token: object, max_chars: int) -> list[str]:
+    """The dot-separated parts of a token, or none when it cannot be one of ours."""
+    if not isinstance(token, str) or len(token) >= max_chars or not _TOKEN_CHARS.fullmatch(token):
+        return []
+    return token.split(".")
+
+
 def _mac(key: bytes, payload: str) -> str:
     return _b64(hmac.new(key, f"{_VERSION}.{payload}".encode(), hashlib.sha256).digest())
 
@@ -47,7 +58,7 @@ def sign_unsubscribe(claim: UnsubscribeClaim, key: bytes) -> str:
 
 def verify_unsubscribe(token: str, key: bytes) -> UnsubscribeClaim:
     """The claim inside a token, or InvalidInput if it was forged or altered."""
-    parts = token.split(".") if isinstance(token, str) and len(token) < 2048 else []
+    parts = _parts(token, 2048)
     if len(parts) != 3 or parts[0] != _VERSION:
         raise InvalidInput("this unsubscribe link is not valid")
     _, payload, mac = parts
@@ -85,7 +96,7 @@ def sign_click(claim: ClickClaim, key: bytes) -> str:
 
 def verify_click(token: str, key: bytes) -> ClickClaim:
     """The claim of a tracked link (its target was signed, so it is no open redirect)."""
-    parts = token.split(".") if isinstance(token, str) and len(token) < 4096 else []
+    parts = _parts(token, 4096)
     if len(parts) != 3 or parts[0] != _CLICK_VERSION:
         raise InvalidInput("this link is not valid")
     _, payload, mac = parts
