@@ -21,6 +21,7 @@ def intake_policy(settings: IntakeSettings, shop_id: str) -> IntakePolicy:
     return IntakePolicy(
         phone_region=shop.settings.default_phone_region if shop else None,
         allow_loopback_push=settings.push_endpoints == "loopback",
+        loopback_push_origin=settings.local_push_origin,
     )
 
 

@@ -11,6 +11,7 @@ from comeback.adapters.deliveries import Deliveries
 from comeback.adapters.email import TransientSendError
 from comeback.adapters.store import job_key
 from comeback.clock import iso
+from comeback.domain.push import PushSubscription
 from comeback.domain.sms_content import segment_info
 from comeback.domain.timers import CART_RECOVERY
 from comeback.domain.tokens import (
@@ -21,7 +22,9 @@ from comeback.domain.tokens import (
     verify_click,
 )
 from comeback.errors import InvalidInput
+from comeback.keys import endpoint_digest
 from comeback.models.jobs import MessageJob
+from comeback.models.profile import Profile
 from comeback.services.sending import RetryLater, deliver, retry_delay
 from comeback.settings import SenderSettings, load
 
@@ -48,6 +51,7 @@ def customer(stack, shop, user, **traits):
     shop.post(
         "/v1/identify",
         {"userId": user, "anonymousId": f"anon-{user}", "traits": traits},
+        key=shop.keys.secret_key,  # the shop's backend: SMS consent counts only from there
     )
     shop.post(
         "/v1/track",
@@ -78,7 +82,7 @@ def test_a_bounced_address_is_suppressed_and_the_reminder_goes_by_sms(stack):
     shop = make_shop(stack, START, channel_order={"cart_recovery": ["email", "sms"]})
     email = f"bounced-{shop.shop_id}@example.com"
     job = customer(
-        stack, shop, "u1", email=email, phone="+4930901820", consent={"email": True, "sms": True}
+        stack, shop, "u1", email=email, phone="+4915123456780", consent={"email": True, "sms": True}
     )
     notification = bounce([email], tags=shop_tags(shop.shop_id))
     stack.functions["feedback"].invoke(sns_event(json.dumps(notification)))
@@ -87,7 +91,7 @@ def test_a_bounced_address_is_suppressed_and_the_reminder_goes_by_sms(stack):
     assert deliver(context(stack, sms=sms), job, shop_record, NOW) == "sent"
     assert sent_emails(stack, email) == []
     [(phone, text, transactional)] = sms.sent
-    assert phone == "+4930901820" and not transactional
+    assert phone == "+4915123456780" and not transactional
     assert text.startswith(f"{shop_record.name}: You left 1 item")
     assert text.endswith("https://shop.example.com/cart Reply STOP to opt out")
     assert segment_info(text).segments <= 2
@@ -113,7 +117,7 @@ def test_a_push_service_refusing_our_key_keeps_the_subscription_alerts_and_falls
     shop.post(
         "/v1/push/subscribe",
         {
-            "userId": "u1",
+            "anonymousId": "anon-u1",
             "subscription": {
                 "endpoint": sub.endpoint,
                 "keys": {"p256dh": sub.p256dh, "auth": sub.auth},
@@ -141,7 +145,7 @@ def test_a_push_parked_by_429_resumes_for_the_browser_still_owed_and_never_repea
         shop.post(
             "/v1/push/subscribe",
             {
-                "userId": "u1",
+                "anonymousId": "anon-u1",
                 "subscription": {
                     "endpoint": sub.endpoint,
                     "keys": {"p256dh": sub.p256dh, "auth": sub.auth},
@@ -186,3 +190,137 @@ def test_click_tokens_are_signed_and_never_pass_as_unsubscribe_tokens(stack):
             verify_click(bad, key)
     status, _ = make_shop(stack, START).get("/v1/click?t=" + sign_click(claim, b"x" * 48))
     assert status == 400
+
+
+def test_one_phone_on_many_profiles_gets_one_text_per_cap_window(stack):
+    """SMS pumping: several profiles made up around one number still make one text."""
+    shop = make_shop(stack, START, channel_order={"cart_recovery": ["sms"]}, cap_window_hours=24)
+    sms = RecordingSms()
+    shop_record = stack.store().get_shop(shop.shop_id)
+    outcomes = []
+    for n in range(4):
+        job = customer(stack, shop, f"pump-{n}", phone="+4915123456780", consent={"sms": True})
+        outcomes.append(deliver(context(stack, sms=sms), job, shop_record, NOW))
+    assert outcomes == ["sent"] + ["skipped:capped"] * 3
+    assert len(sms.sent) == 1
+
+
+def test_the_shops_daily_sms_budget_is_a_ceiling(stack):
+    shop = make_shop(stack, START, channel_order={"cart_recovery": ["sms"]}, sms_daily_limit=2)
+    sms = RecordingSms()
+    shop_record = stack.store().get_shop(shop.shop_id)
+    alerts = []
+    ctx = context(stack, sms=sms, alert=lambda name, fields: alerts.append(name))
+    outcomes = [
+        deliver(
+            ctx,
+            customer(stack, shop, f"b{n}", phone=f"+49151234567{n:02d}", consent={"sms": True}),
+            shop_record,
+            NOW,
+        )
+        for n in range(3)
+    ]
+    assert outcomes == ["sent", "sent", "failed:sms:sms_budget_spent"]
+    assert len(sms.sent) == 2 and alerts == ["SmsBudgetSpent"]
+
+
+def test_premium_rate_and_landline_numbers_get_no_text(stack):
+    shop = make_shop(stack, START, channel_order={"cart_recovery": ["sms", "email"]})
+    sms = RecordingSms()
+    shop_record = stack.store().get_shop(shop.shop_id)
+    for n, number in enumerate(("+19005550123", "+4930901820")):
+        email = f"landline{n}-{shop.shop_id}@example.com"
+        job = customer(
+            stack, shop, f"l{n}", phone=number, email=email, consent={"sms": True, "email": True}
+        )
+        assert deliver(context(stack, sms=sms), job, shop_record, NOW) == "sent"
+        assert len(sent_emails(stack, email)) == 1
+    assert sms.sent == []
+
+
+def test_a_channel_that_breaks_falls_back_instead_of_losing_the_message(stack):
+    # A relative icon is a shop misconfiguration the push payload refuses.
+    shop = make_shop(stack, START, push_icon_url="/icon.png")
+    browser = stack.push_peer.new_subscriber()
+    sub = browser.subscription
+    shop.post(
+        "/v1/push/subscribe",
+        {
+            "anonymousId": "anon-u1",
+            "subscription": {
+                "endpoint": sub.endpoint,
+                "keys": {"p256dh": sub.p256dh, "auth": sub.auth},
+            },
+        },
+    )
+    email = f"broken-{shop.shop_id}@example.com"
+    job = customer(stack, shop, "u1", email=email, email_consent=True)
+    alerts = []
+    ctx = context(stack, alert=lambda name, fields: alerts.append((name, fields["channel"])))
+    assert deliver(ctx, job, stack.store().get_shop(shop.shop_id), NOW) == "sent"
+    assert alerts == [("ChannelError", "push")]
+    assert len(sent_emails(stack, email)) == 1
+
+
+class SilentMailer:
+    """SES took the request and the answer was lost."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def send(self, message, *, sender, recipient, tags=None):
+        from comeback.adapters.email import DeliveryUnknown
+
+        self.calls += 1
+        raise DeliveryUnknown("SES did not answer")
+
+
+def test_a_send_whose_answer_was_lost_is_neither_retried_nor_sent_another_way(stack):
+    shop = make_shop(stack, START, channel_order={"cart_recovery": ["email", "sms"]})
+    email = f"lost-{shop.shop_id}@example.com"
+    job = customer(
+        stack, shop, "u1", email=email, phone="+4915123456780", consent={"email": True, "sms": True}
+    )
+    mailer, sms = SilentMailer(), RecordingSms()
+    ctx = context(stack, mailer=mailer, sms=sms)
+    shop_record = stack.store().get_shop(shop.shop_id)
+    assert deliver(ctx, job, shop_record, NOW) == "unknown:DeliveryUnknown"
+    assert deliver(ctx, job, shop_record, NOW) == "duplicate"
+    assert mailer.calls == 1 and sms.sent == []
+    [record] = [r for r in shop_items(stack, shop.shop_id, "send") if r["sk"].count("#") == 2]
+    assert record["status"] == "unknown"
+
+
+def test_push_subscriptions_follow_event_time_not_arrival(stack):
+    """A late copy of an older add cannot revive a removed browser, nor an older removal end
+    a newer registration."""
+    shop = make_shop(stack, START)
+    deliveries = Deliveries(stack.store())
+    sub = stack.push_peer.new_subscriber().subscription
+    t0, t1, t2 = START, START + timedelta(minutes=1), START + timedelta(minutes=2)
+    assert deliveries.save_subscription(shop.shop_id, "p1", sub, t0)
+    assert deliveries.remove_subscription(shop.shop_id, "p1", sub.endpoint, t1)
+    assert not deliveries.save_subscription(shop.shop_id, "p1", sub, t0)  # the late add
+    profile = Profile(
+        shop_id=shop.shop_id,
+        profile_id="p1",
+        created_at=t0,
+        updated_at=t0,
+        push_endpoints=[endpoint_digest(sub.endpoint)],
+    )
+    assert deliveries.subscriptions_of(profile) == []
+    renewed = PushSubscription(sub.endpoint, sub.p256dh, sub.auth)
+    assert deliveries.save_subscription(shop.shop_id, "p1", renewed, t2)
+    assert not deliveries.remove_subscription(shop.shop_id, "p1", sub.endpoint, t1)  # late
+    assert [s.subscription for s in deliveries.subscriptions_of(profile)] == [renewed]
+
+
+def test_vapid_keys_written_after_a_cold_start_are_picked_up(stack):
+    from comeback.adapters.webpush import VapidKeys
+
+    secrets = wiring.client("secretsmanager")
+    arn = secrets.create_secret(Name=f"vapid-later-{NOW.timestamp()}", SecretString="x" * 32)["ARN"]
+    assert wiring.vapid_keys(arn) is None  # the stack's placeholder: push off
+    keys = VapidKeys.generate_local()
+    secrets.put_secret_value(SecretId=arn, SecretString=keys.to_json())
+    assert wiring.vapid_keys(arn) == keys  # "none yet" was not remembered

@@ -27,6 +27,8 @@ class StoreSettings(_Settings):
     # Which browser push services we accept subscriptions for and POST to: the known public
     # push services in AWS, only 127.0.0.1 in a local run (nothing leaves the machine).
     push_endpoints: Literal["push_services", "loopback"] = "push_services"
+    # With `loopback`: the one local push service accepted (not any server on this machine).
+    local_push_origin: str | None = None
 
 
 class IntakeSettings(StoreSettings):

@@ -38,7 +38,7 @@ def reset() -> None:
     client.cache_clear()
     _secrets.cache_clear()
     _push_client.cache_clear()
-    _vapid_keys.cache_clear()
+    _vapid_cache.clear()
     _shop_cache.clear()
 
 
@@ -94,38 +94,44 @@ def signing_key(secret_arn: str) -> bytes:
 
 
 def push_client(settings: SenderSettings) -> WebPushClient | None:
-    """The web push client, built once from the VAPID secret; None while none is stored (push
-    then fails over to the next channel)."""
+    """The web push client for the stored VAPID pair; None while none is stored (push then
+    fails over to the next channel)."""
     if "push" in _overrides:
         return _overrides["push"]
-    if not settings.vapid_secret_arn:
-        return None
-    return _push_client(settings.vapid_secret_arn)
+    keys = vapid_keys(settings.vapid_secret_arn)
+    return _push_client(keys) if keys is not None else None
 
 
 @cache
-def _push_client(secret_arn: str) -> WebPushClient | None:
+def _push_client(keys: VapidKeys) -> WebPushClient:
     from comeback.adapters.webpush import WebPushClient
 
-    keys = vapid_keys(secret_arn)
-    return WebPushClient(keys) if keys is not None else None
+    return WebPushClient(keys)
+
+
+VAPID_CACHE_SECONDS = 300.0
+_vapid_cache: dict[str, tuple[float, VapidKeys]] = {}
 
 
 def vapid_keys(secret_arn: str | None) -> VapidKeys | None:
-    """The VAPID key pair, or None while the secret holds the stack's placeholder."""
+    """The VAPID key pair, or None while the secret holds the stack's placeholder. A pair is
+    cached for a few minutes (so `comeback vapid-keys` reaches warm functions soon); "none
+    yet" is never cached."""
     if not secret_arn:
         return None
-    return _vapid_keys(secret_arn)
-
-
-@cache
-def _vapid_keys(secret_arn: str) -> VapidKeys | None:
+    with _lock:
+        cached = _vapid_cache.get(secret_arn)
+    if cached and time.monotonic() - cached[0] < VAPID_CACHE_SECONDS:
+        return cached[1]
     from comeback.adapters.webpush import VapidKeys
 
     text = _secrets().text(secret_arn)
     if not text.strip().startswith("{"):
         return None
-    return VapidKeys.from_json(text)
+    keys = VapidKeys.from_json(text)
+    with _lock:
+        _vapid_cache[secret_arn] = (time.monotonic(), keys)
+    return keys
 
 
 def sender_context(settings: SenderSettings) -> SenderContext:

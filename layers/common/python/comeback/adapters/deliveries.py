@@ -7,6 +7,7 @@ decides something is conditional, so retries and concurrent senders never send t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,33 +66,43 @@ class Deliveries:
                     "registered_at": registered_at,
                 }
             ),
-            ConditionExpression="attribute_not_exists(pk) OR registered_at <= :at",
+            # Ordered by event time: a late copy of an older add never overwrites a newer add,
+            # nor revives a subscription removed after it (the removal leaves a tombstone).
+            ConditionExpression="attribute_not_exists(pk) OR (registered_at <= :at AND "
+            "(attribute_not_exists(removed_at) OR removed_at < :at))",
             ExpressionAttributeValues={":at": to_value(registered_at)},
         )
 
     def remove_subscription(
         self, shop_id: str, profile_id: str, endpoint: str, at: datetime
     ) -> bool:
-        """The person removed it: only theirs, and only if not registered again since."""
+        """The person removed it: only theirs, and only if not registered again since. The
+        item stays as a tombstone (`removed_at`) so that an older add arriving late is
+        refused."""
         return self._store._conditional(
-            self._client.delete_item,
+            self._client.update_item,
             TableName=self._table,
             Key=self._sub_key(keys.push_subscription_pk(shop_id, endpoint)),
-            ConditionExpression="profile_id = :profile AND registered_at <= :at",
+            UpdateExpression="SET removed_at = :at",
+            ConditionExpression="profile_id = :profile AND registered_at <= :at AND "
+            "(attribute_not_exists(removed_at) OR removed_at < :at)",
             ExpressionAttributeValues={":profile": to_value(profile_id), ":at": to_value(at)},
         )
 
     def forget_gone(self, shop_id: str, stored: StoredSubscription) -> bool:
-        """The push service said 404/410: delete exactly the subscription we sent to. One
-        renewed meanwhile (new keys, new registration) survives."""
+        """The push service said 404/410: end exactly the subscription we sent to. One renewed
+        meanwhile (new keys, new registration) survives."""
         return self._store._conditional(
-            self._client.delete_item,
+            self._client.update_item,
             TableName=self._table,
             Key=self._sub_key(keys.push_subscription_pk_for_digest(shop_id, stored.digest)),
+            # A tombstone as of its registration: only a newer registration revives it.
+            UpdateExpression="SET removed_at = :at, gone = :gone",
             ConditionExpression="registered_at = :at AND p256dh = :key",
             ExpressionAttributeValues={
                 ":at": to_value(stored.registered_at),
                 ":key": to_value(stored.subscription.p256dh),
+                ":gone": to_value(True),
             },
         )
 
@@ -110,8 +121,8 @@ class Deliveries:
         )
         found = []
         for item in items:
-            if item.get("profile_id") != profile.profile_id:
-                continue  # moved to another person on a shared browser
+            if item.get("profile_id") != profile.profile_id or "removed_at" in item:
+                continue  # moved to another person on a shared browser, or removed
             sub = PushSubscription(item["endpoint"], item["p256dh"], item["auth"])
             found.append(
                 StoredSubscription(
@@ -307,5 +318,61 @@ def record_click(store: Store, shop_id: str, profile_id: str, job_key: str, at: 
             ":at": to_value(at),
             ":zero": to_value(0),
             ":one": to_value(1),
+        },
+    )
+
+
+def take_address_slot(
+    store: Store,
+    shop_id: str,
+    channel: str,
+    address: str,
+    recent_after: Callable[[list[datetime]], list[datetime] | None],
+) -> bool:
+    """The frequency cap kept per address as well as per profile: several profiles may carry
+    one phone number or email (anyone with the public write key can make them), and the
+    person behind it must not get a message per profile. `recent_after` gets the address's
+    send history and returns the new one, or None when the cap is reached."""
+    key = {"pk": f"{keys.shop_pk(shop_id)}#CAP#{channel}#{keys.digest(address)}", "sk": "CAP"}
+    for _ in range(3):
+        found = store._get(key["pk"], key["sk"], consistent=True)
+        history = [_when(at) for at in (found or {}).get("recent", [])]
+        updated = recent_after(history)
+        if updated is None:
+            return False
+        version = int((found or {}).get("version", 0))
+        written = store._conditional(
+            store._client.put_item,
+            TableName=store._table,
+            Item=to_item(
+                {
+                    **key,
+                    "kind": "address_cap",
+                    "recent": updated,
+                    "version": version + 1,
+                    "expires_at": int(max(updated).timestamp()) + 40 * 86_400,
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk) OR version = :version",
+            ExpressionAttributeValues={":version": to_value(version)},
+        )
+        if written:
+            return True
+    return False
+
+
+def spend_sms_budget(store: Store, shop_id: str, day: str, limit: int) -> bool:
+    """Count one SMS against the shop's daily budget; False once it is spent (a ceiling on
+    what a flood of fake sign-ups could cost)."""
+    return store._conditional(
+        store._client.update_item,
+        TableName=store._table,
+        Key=to_item({"pk": f"{keys.shop_pk(shop_id)}#SMSBUDGET#{day}", "sk": "BUDGET"}),
+        UpdateExpression="ADD sent :one SET expires_at = if_not_exists(expires_at, :expires)",
+        ConditionExpression="attribute_not_exists(sent) OR sent < :limit",
+        ExpressionAttributeValues={
+            ":one": to_value(1),
+            ":limit": to_value(limit),
+            ":expires": to_value(int(datetime.fromisoformat(day).timestamp()) + 3 * 86_400),
         },
     )

@@ -5,7 +5,13 @@ from __future__ import annotations
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 # SES answers that retrying later can fix; anything else is final for that message.
 _TRANSIENT = frozenset(
@@ -27,6 +33,11 @@ class TransientSendError(Exception):
 
 class PermanentSendError(Exception):
     pass
+
+
+class DeliveryUnknown(Exception):
+    """The request went out and no answer came back: the provider may have the message, so it
+    is neither retried nor sent by another channel (at most once)."""
 
 
 class Mailer(Protocol):
@@ -68,6 +79,8 @@ class SesMailer:
             return self._client.send_email(**request)["MessageId"]
         except (EndpointConnectionError, ConnectTimeoutError) as exc:
             raise TransientSendError("SES unreachable") from exc
+        except (ReadTimeoutError, ConnectionClosedError) as exc:
+            raise DeliveryUnknown("SES did not answer") from exc
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code in _TRANSIENT:

@@ -17,7 +17,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from comeback.adapters.email import PermanentSendError, TransientSendError
+from comeback.adapters.email import DeliveryUnknown, PermanentSendError, TransientSendError
 
 SMS_TYPE = "AWS.SNS.SMS.SMSType"
 SENDER_ID = "AWS.SNS.SMS.SenderID"
@@ -87,6 +87,8 @@ class SnsSms:
             )
         except _NOT_SENT as exc:
             raise TransientSendError("SNS unreachable") from exc
+        except _ANSWER_LOST as exc:
+            raise DeliveryUnknown("SNS did not answer") from exc
         except ClientError as exc:
             raise _mapped(exc) from exc
         return response["MessageId"]

@@ -48,6 +48,8 @@ class Rejection:
 class ParsedRequest:
     accepted: list[AcceptedEvent] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    # Accepted messages from which an unusable trait was dropped (the rest was kept).
+    warnings: list[Rejection] = field(default_factory=list)
 
 
 def decode_body(body: bytes, content_encoding: str | None) -> bytes:
@@ -153,6 +155,7 @@ class IntakePolicy:
 
     phone_region: str | None = None  # for numbers written without a country code
     allow_loopback_push: bool = False  # local runs: push endpoints on 127.0.0.1 only
+    loopback_push_origin: str | None = None  # and only at the local push service
 
 
 def validate_messages(
@@ -182,13 +185,17 @@ def validate_messages(
         raise InvalidInput(f"unknown call {call!r}")
 
     for index, raw in enumerate(messages):
+        dropped: list[str] = []
         try:
-            event = _accept(raw, defaults, batch_sent_at, received_at, shop_id, source, policy)
+            event = _accept(
+                raw, defaults, batch_sent_at, received_at, shop_id, source, policy, dropped
+            )
         except InvalidInput as exc:
             message_id = raw.get("messageId") if isinstance(raw, dict) else None
             result.rejected.append(Rejection(index, _text(message_id), exc.message))
         else:
             result.accepted.append(event)
+            result.warnings.extend(Rejection(index, event.message_id, d) for d in dropped)
     return result
 
 
@@ -200,6 +207,7 @@ def _accept(
     shop_id: str,
     source: str,
     policy: IntakePolicy,
+    dropped: list[str],
 ) -> AcceptedEvent:
     if not isinstance(raw, dict):
         raise InvalidInput("each message must be a JSON object")
@@ -222,7 +230,7 @@ def _accept(
     timestamp = event_time(client_time, message.sent_at, received_at)
 
     wire = message.model_dump(by_alias=True, exclude_none=True)
-    _normalise_in_place(wire, message, policy)
+    dropped.extend(_normalise_in_place(wire, message, policy, source))
     message_id = message.message_id or _content_id(shop_id, wire, received_at)
     wire["messageId"] = message_id
     wire["timestamp"] = iso(timestamp)
@@ -280,10 +288,13 @@ def _check_semantics(message: SegmentMessage) -> None:
 
 
 def _normalise_in_place(
-    wire: dict[str, Any], message: SegmentMessage, policy: IntakePolicy
-) -> None:
-    """Store contact details and push subscriptions in one canonical form (refusing what
-    cannot be normalised), so equivalent numbers resolve to one profile."""
+    wire: dict[str, Any], message: SegmentMessage, policy: IntakePolicy, source: str
+) -> list[str]:
+    """Store contact details and push subscriptions in one canonical form, so equivalent
+    numbers resolve to one profile. A phone or time zone that cannot be used is dropped (and
+    reported) rather than losing the rest of the message with it; a push subscription that
+    cannot be used refuses the message, since it is all the message says."""
+    dropped: list[str] = []
     context = wire.get("context") if isinstance(wire.get("context"), dict) else {}
     for where, traits in (
         ("traits", wire.get("traits")),
@@ -298,19 +309,31 @@ def _normalise_in_place(
             try:
                 traits["phone"] = normalise_phone(_string(traits["phone"]), policy.phone_region)
             except ValueError as exc:
-                raise InvalidInput(f"{where}.phone: {exc}") from exc
+                del traits["phone"]
+                dropped.append(f"{where}.phone dropped: {exc}")
         if traits.get("timezone") is not None:
             try:
                 zone(_string(traits["timezone"]))
             except ValueError as exc:
-                raise InvalidInput(f"{where}.timezone: {exc}") from exc
+                del traits["timezone"]
+                dropped.append(f"{where}.timezone dropped: {exc}")
     if message.type == "track" and message.event in PUSH_EVENTS:
+        if source == "client" and message.user_id:
+            raise InvalidInput(
+                f"{message.event}: with the public write key a browser subscribes by its "
+                "anonymousId (linked to the customer when they log in); a userId needs the "
+                "secret key"
+            )
         try:
             wire["properties"] = normalised_properties(
-                message.event, message.properties, allow_loopback=policy.allow_loopback_push
+                message.event,
+                message.properties,
+                allow_loopback=policy.allow_loopback_push,
+                loopback_origin=policy.loopback_push_origin,
             )
         except ValueError as exc:
             raise InvalidInput(f"{message.event}: {exc}") from exc
+    return dropped
 
 
 def _string(value: Any) -> str:

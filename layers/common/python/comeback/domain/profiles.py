@@ -76,9 +76,19 @@ def apply_event(
     for statement in stated:
         if statement.granted and not trusted and not settings.accept_client_consent:
             continue
+        if statement.granted and not trusted and statement.channel == "sms":
+            # Texts cost the shop money and anyone holds the public write key: SMS consent
+            # counts only from the shop's backend (secret key), after its own opt-in.
+            continue
         record_consent(updated, statement.channel, statement.granted, timestamp, statement.source)
     if message.type == "track" and message.event in PUSH_EVENTS:
-        _apply_push_subscription(updated, message.event, message.properties, timestamp)
+        _apply_push_subscription(
+            updated,
+            message.event,
+            message.properties,
+            timestamp,
+            grant=trusted or settings.accept_client_consent,
+        )
     elif message.type == "track" and message.event:
         _apply_track(updated, message.event, message.properties, timestamp, settings)
     return updated
@@ -97,7 +107,7 @@ def _note_timezone(profile: Profile, message: SegmentMessage) -> None:
 
 
 def _apply_push_subscription(
-    profile: Profile, event: str, properties: dict[str, Any], at: datetime
+    profile: Profile, event: str, properties: dict[str, Any], at: datetime, *, grant: bool
 ) -> None:
     """Note the browser's subscription (its endpoint's digest; the keys live in their own item)
     and the push consent the browser's permission prompt gave."""
@@ -113,9 +123,10 @@ def _apply_push_subscription(
     remaining = [d for d in profile.push_endpoints if d != digest]
     if event == PUSH_SUBSCRIBED:
         profile.push_endpoints = [*remaining, digest][-MAX_PUSH_SUBSCRIPTIONS:]
-        record_consent(profile, "push", True, at, PUSH_CONSENT_SOURCE)
-    else:
-        profile.push_endpoints = remaining
+        if grant:
+            record_consent(profile, "push", True, at, PUSH_CONSENT_SOURCE)
+    # A removal leaves the digest: the subscription item keeps a tombstone ordered by event
+    # time, so a late copy of an older add or remove cannot undo a newer one.
 
 
 def _note_identifiers(profile: Profile, message: SegmentMessage, identifiers: list[str]) -> None:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from comeback.domain.push import PushSubscription, normalise_subscription
+from comeback.domain.push import PushSubscription, normalise_subscription, push_service_origin
 
 PUSH_SUBSCRIBED = "Push Subscription Added"
 PUSH_UNSUBSCRIBED = "Push Subscription Removed"
 PUSH_EVENTS = frozenset({PUSH_SUBSCRIBED, PUSH_UNSUBSCRIBED})
 
 
-def subscription_from(properties: dict[str, Any], *, allow_loopback: bool) -> PushSubscription:
+def subscription_from(
+    properties: dict[str, Any], *, allow_loopback: bool, loopback_origin: str | None = None
+) -> PushSubscription:
     """The normalised subscription of a `Push Subscription Added`; ValueError if unusable."""
     raw = properties.get("subscription")
     if not isinstance(raw, dict):
@@ -29,7 +31,11 @@ def subscription_from(properties: dict[str, Any], *, allow_loopback: bool) -> Pu
     endpoint, p256dh, auth = raw.get("endpoint"), keys.get("p256dh"), keys.get("auth")
     if not all(isinstance(v, str) for v in (endpoint, p256dh, auth)):
         raise ValueError("subscription endpoint, keys.p256dh and keys.auth must be strings")
-    return normalise_subscription(endpoint, p256dh, auth, allow_loopback=allow_loopback)
+    sub = normalise_subscription(endpoint, p256dh, auth, allow_loopback=allow_loopback)
+    if loopback_origin is not None and push_service_origin(sub.endpoint) != loopback_origin:
+        # Local runs: only the local push service, not any other server on this machine.
+        raise ValueError(f"in a local run push endpoints must be at {loopback_origin}")
+    return sub
 
 
 def endpoint_from(properties: dict[str, Any]) -> str:
@@ -43,11 +49,17 @@ def endpoint_from(properties: dict[str, Any]) -> str:
 
 
 def normalised_properties(
-    event: str, properties: dict[str, Any], *, allow_loopback: bool
+    event: str,
+    properties: dict[str, Any],
+    *,
+    allow_loopback: bool,
+    loopback_origin: str | None = None,
 ) -> dict[str, Any]:
     """The properties as stored: keys in one form, so every later reader can trust them."""
     if event == PUSH_SUBSCRIBED:
-        sub = subscription_from(properties, allow_loopback=allow_loopback)
+        sub = subscription_from(
+            properties, allow_loopback=allow_loopback, loopback_origin=loopback_origin
+        )
         rest = {k: v for k, v in properties.items() if k != "subscription"}
         return {
             **rest,

@@ -59,7 +59,10 @@ class LocalStack:
             wiring.override(clock=clock)
         functions: dict[str, LocalFunction] = {}
         api = LocalApi(functions, port=api_port)
+        push_peer = PushPeer.start(clock=clock.now if clock is not None else None)
         os.environ.update(aws.function_environment(provisioned, public_base_url=api.url))
+        # Subscriptions are accepted for this push service only, not any local server.
+        os.environ["COMEBACK_LOCAL_PUSH_ORIGIN"] = push_peer.origin
         functions.update({name: LocalFunction(name) for name in FUNCTION_NAMES})
         pollers = {
             name: [functions[name]] + [LocalFunction(name) for _ in range(concurrency - 1)]
@@ -73,7 +76,7 @@ class LocalStack:
             clock=clock,
             _moto=moto,
             pollers=pollers,
-            push_peer=PushPeer.start(clock=clock.now if clock is not None else None),
+            push_peer=push_peer,
         )
 
     def stop(self) -> None:

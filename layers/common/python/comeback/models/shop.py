@@ -43,6 +43,8 @@ class ShopSettings(BaseModel):
     # Region for phone numbers written without a country code (ISO 3166 alpha-2, e.g. "DE").
     default_phone_region: str | None = Field(default=None, min_length=2, max_length=2)
     sms_sender_name: str | None = Field(default=None, max_length=11)
+    # A ceiling on SMS a day: texts cost money, and anyone can sign up with a number.
+    sms_daily_limit: int = Field(default=500, ge=0, le=1_000_000)
     push_icon_url: str | None = None
 
     @field_validator("channel_order")

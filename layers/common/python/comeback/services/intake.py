@@ -96,6 +96,8 @@ def accept(
     # ASCII-only: SQS refuses some Unicode characters that JSON escapes carry safely.
     publisher.publish([dumps(event.model_dump(), ascii_only=True) for event in parsed.accepted])
     answer: dict[str, Any] = {"success": True}
+    if parsed.warnings:
+        answer["warnings"] = [w.as_dict() for w in parsed.warnings]
     if parsed.rejected:
         answer.update(
             accepted=len(parsed.accepted), rejected=[r.as_dict() for r in parsed.rejected]

@@ -15,11 +15,21 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from comeback.adapters.deliveries import Deliveries, Reservation
-from comeback.adapters.email import Mailer, PermanentSendError, TransientSendError
+from comeback.adapters.deliveries import (
+    Deliveries,
+    Reservation,
+    spend_sms_budget,
+    take_address_slot,
+)
+from comeback.adapters.email import (
+    DeliveryUnknown,
+    Mailer,
+    PermanentSendError,
+    TransientSendError,
+)
 from comeback.adapters.sms import SmsSender
 from comeback.adapters.store import Store
-from comeback.adapters.webpush import DeliveryUnknown, WebPushClient
+from comeback.adapters.webpush import WebPushClient
 from comeback.domain import sending
 from comeback.domain.email_content import build_mime, render, unsubscribe_url
 from comeback.domain.frequency import after_send, cap_frees_at, is_transactional
@@ -32,6 +42,7 @@ from comeback.models.profile import ConsentDecision, Profile
 from comeback.models.shop import Shop
 
 MAX_SMS_SEGMENTS = 2
+SMS_NAME_CHARS = 20  # a long shop name must not crowd out the message
 CAP_ATTEMPTS = 3
 DEFAULT_RETRY = timedelta(seconds=60)
 
@@ -171,8 +182,31 @@ def _send_by_first_working_channel(
                 )
                 return f"skipped:{sending.CAPPED}"
             profile = taken
+            if not _take_address_slot(ctx, channel, job.kind, profile, shop, now):
+                store.finish_send(
+                    job.shop_id,
+                    job.profile_id,
+                    job.job_key,
+                    status="skipped",
+                    at=now,
+                    detail=f"{sending.CAPPED}:{channel}:address",
+                )
+                return f"skipped:{sending.CAPPED}"
         deliveries.note_channel(job.shop_id, job.profile_id, job.job_key, channel, cap_taken=True)
-        result = _SENDERS[channel](ctx, deliveries, job, profile, shop, now)
+        try:
+            result = _SENDERS[channel](ctx, deliveries, job, profile, shop, now)
+        except DeliveryUnknown as exc:
+            # It may have gone out: neither retried nor sent again by another channel.
+            store.finish_send(
+                job.shop_id, job.profile_id, job.job_key, status="unknown", at=now, detail=channel
+            )
+            ctx.alert("DeliveryUnknown", {"shop_id": job.shop_id, "channel": channel})
+            return f"unknown:{type(exc).__name__}"
+        except TransientSendError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one channel's bug must not lose the message
+            ctx.alert("ChannelError", {"shop_id": job.shop_id, "channel": channel})
+            result = FailedForGood(f"error:{type(exc).__name__}")
         if isinstance(result, Sent):
             store.finish_send(
                 job.shop_id,
@@ -222,6 +256,24 @@ def _take_cap_slot(
             return current.model_copy(update={"messages": messages, "version": current.version + 1})
         current = ctx.store.get_profile(current.shop_id, current.profile_id)
     raise TransientSendError("the profile kept changing while taking a frequency-cap slot")
+
+
+def _take_address_slot(
+    ctx: SenderContext, channel: str, kind: str, profile: Profile, shop: Shop, now: datetime
+) -> bool:
+    """The cap again, per phone number or email address (see deliveries.take_address_slot)."""
+    address = {"email": profile.email, "sms": profile.phone}.get(channel)
+    if address is None or is_transactional(kind):
+        return True
+    settings = shop.settings
+    window = timedelta(hours=settings.cap_window_hours)
+
+    def recent_after(history: list[datetime]) -> list[datetime] | None:
+        if cap_frees_at(history, now, window, settings.cap_messages) is not None:
+            return None
+        return after_send(history, now, window)
+
+    return take_address_slot(ctx.store, profile.shop_id, channel, address, recent_after)
 
 
 def _suppressed(ctx: SenderContext, job: MessageJob, profile: Profile | None) -> bool:
@@ -380,6 +432,8 @@ def _send_sms(
         return FailedForGood("sms_not_configured")
     if not profile.phone:
         return FailedForGood("no_address")
+    if not _is_mobile(profile.phone):
+        return FailedForGood("not_a_mobile_number")  # premium-rate, freephone, landline
     if ctx.sms.is_opted_out(profile.phone):
         # The person replied STOP to the carrier: that is a withdrawal of SMS consent.
         ctx.store.record_consent(
@@ -395,14 +449,33 @@ def _send_sms(
     text = compose_sms(
         content.body,
         opt_out=f"{content.url} {DEFAULT_OPT_OUT}".strip(),
-        sender_name=shop.settings.sms_sender_name or shop.name,
+        sender_name=shop.settings.sms_sender_name or shop.name[:SMS_NAME_CHARS],
         max_segments=MAX_SMS_SEGMENTS,
     )
+    if not spend_sms_budget(
+        ctx.store, job.shop_id, now.date().isoformat(), shop.settings.sms_daily_limit
+    ):
+        ctx.alert("SmsBudgetSpent", {"shop_id": job.shop_id})
+        return FailedForGood("sms_budget_spent")
     try:
         message_id = ctx.sms.send(profile.phone, text, transactional=is_transactional(job.kind))
     except PermanentSendError as exc:
         return FailedForGood(f"refused:{exc}")
     return Sent(message_id)
+
+
+def _is_mobile(e164: str) -> bool:
+    import phonenumbers  # on first SMS only: its metadata is large
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(number)
+    return kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
 
 
 _SENDERS: dict[str, Callable[..., ChannelResult]] = {
