@@ -324,3 +324,42 @@ def test_vapid_keys_written_after_a_cold_start_are_picked_up(stack):
     keys = VapidKeys.generate_local()
     secrets.put_secret_value(SecretId=arn, SecretString=keys.to_json())
     assert wiring.vapid_keys(arn) == keys  # "none yet" was not remembered
+
+
+def test_a_send_request_is_made_once_even_when_its_answer_is_lost(stack):
+    """botocore must not repeat a SendEmail whose answer never came: SES may have sent it."""
+    import socket
+    import threading
+    from email.message import EmailMessage
+
+    import boto3
+    from comeback.adapters.email import DeliveryUnknown, SesMailer
+
+    requests_seen = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def swallow():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                requests_seen.append(conn.recv(65536))  # read it, then hang up unanswered
+
+    threading.Thread(target=swallow, daemon=True).start()
+    config = wiring.send_client("sesv2").meta.config
+    client = boto3.client(
+        "sesv2", endpoint_url=f"http://127.0.0.1:{listener.getsockname()[1]}", config=config
+    )
+    message = EmailMessage()
+    message["Subject"] = "hello"
+    message.set_content("hello")
+    try:
+        with pytest.raises(DeliveryUnknown):
+            SesMailer(client, None).send(message, sender="a@shop.test", recipient="b@shop.test")
+    finally:
+        listener.close()
+    assert len(requests_seen) == 1

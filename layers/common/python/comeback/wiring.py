@@ -36,6 +36,7 @@ def override(**parts: Any) -> None:
 def reset() -> None:
     _overrides.clear()
     client.cache_clear()
+    send_client.cache_clear()
     _secrets.cache_clear()
     _push_client.cache_clear()
     _vapid_cache.clear()
@@ -58,6 +59,24 @@ def client(service: str) -> Any:
         service,
         config=Config(
             retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20
+        ),
+    )
+
+
+@cache
+def send_client(service: str) -> Any:
+    """A client for the calls that send (SES SendEmail, SNS Publish): no automatic retries.
+    botocore would repeat a request whose answer was lost, and the provider may have sent it
+    already; throttling is retried by the send queue instead, with backoff."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            connect_timeout=5,
+            read_timeout=20,
         ),
     )
 
@@ -143,13 +162,13 @@ def sender_context(settings: SenderSettings) -> SenderContext:
     return SenderContext(
         store=store(settings),
         mailer=_overrides.get("mailer")
-        or SesMailer(client("sesv2"), settings.ses_configuration_set),
+        or SesMailer(send_client("sesv2"), settings.ses_configuration_set),
         signing_key=signing_key(settings.signing_secret_arn),
         public_base_url=settings.public_base_url,
         retention=timedelta(days=settings.send_record_retention_days),
         default_from_address=settings.default_from_address,
         push=push_client(settings),
-        sms=_overrides.get("sms") or (SnsSms(client("sns")) if settings.sms_enabled else None),
+        sms=_overrides.get("sms") or (SnsSms(send_client("sns")) if settings.sms_enabled else None),
         suppressions=Suppressions(client("dynamodb"), settings.table_name),
         alert=_alert,
     )
