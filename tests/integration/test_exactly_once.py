@@ -271,3 +271,61 @@ def test_a_throttled_send_is_retried_and_a_repeated_job_is_not_sent_again(stack,
     assert deliver(context, job, shop_record, now) == "duplicate"
     assert len(sent_emails(stack, f"flaky-{shop.shop_id}@example.com")) == 1
     assert timer.due_at == iso(START + timedelta(hours=1))
+
+
+def test_links_a_third_event_adopted_are_not_taken_back(stack, shop):
+    """E1 (identify: email + anonymous id, a new profile P1) links the email; E3 (an order
+    with that email, another device) reads that link and writes P1 itself; then E1 loses the
+    anonymous id to E2 (the visitor's cart). E1 must not take back a link P1 now lives by."""
+    store = stack.store()
+    email = f"buyer-{shop.shop_id}@example.com"
+
+    def event(call, message):
+        return validate_messages(call, message, received_at=START, shop_id=shop.shop_id).accepted[0]
+
+    e1 = event(
+        "identify",
+        {"anonymousId": "a", "traits": {"email": email, "email_consent": True}, "messageId": "e1"},
+    )
+    e2 = event(
+        "track",
+        {
+            "anonymousId": "a",
+            "event": "Product Added",
+            "messageId": "e2",
+            "properties": {"product_id": "p", "price": 10},
+        },
+    )
+    e3 = event(
+        "track",
+        {
+            "anonymousId": "other-device",
+            "event": "Order Completed",
+            "messageId": "e3",
+            "context": {"traits": {"email": email}},
+            "properties": {"order_id": "o1", "total": 10},
+        },
+    )
+    calls = []
+
+    class Interleaved(Store):
+        def link_identifiers(self, shop_id, profile_id, identifiers, at):
+            calls.append(profile_id)
+            ids = list(identifiers)
+            if len(calls) == 1:
+                process_event(store, e2, ShopSettings(), now=START, retention=RETENTION)
+            for n, identifier in enumerate(ids):
+                Store.link_identifiers(self, shop_id, profile_id, [identifier], at)
+                if len(calls) == 1 and n == 0:
+                    process_event(store, e3, ShopSettings(), now=START, retention=RETENTION)
+
+    interleaved = Interleaved(store._client, store._table, store._timers)
+    process_event(interleaved, e1, ShopSettings(), now=START, retention=RETENTION)
+
+    links = store.find_links(shop.shop_id, [f"email:{email}", "anon:a", "anon:other-device"])
+    profiles = {p["profile_id"]: p for p in shop_items(stack, shop.shop_id, "profile")}
+    assert set(profiles) <= set(links.values())  # no profile left unreachable
+    buyer = profiles[links[f"email:{email}"]]
+    assert buyer["orders"]["count"] == 1 and buyer["consent"]["email"]["granted"]
+    stack.tick(START + timedelta(hours=1, minutes=5))
+    assert sent_emails(stack, email) == []  # no cart reminder after the purchase

@@ -126,9 +126,7 @@ def process_event(
             store.save_profile(after, before.version if before else None)
         except ConcurrentUpdate:
             if before is None:
-                # Another event of the same new person won one of the identifiers: the links
-                # this attempt did get would point at a profile that will never exist.
-                store.unlink_identifiers(event.shop_id, profile_id, new_links)
+                _take_back_links(store, event.shop_id, profile_id, new_links, now)
             continue
         _store_push_subscription(store, event, profile_id)
         store.finish_event(event, profile_id, timers, retention, now)
@@ -137,6 +135,20 @@ def process_event(
             read_ahead.remember(after, [*mine, *new_links], event.message_id)
         return "applied"
     raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} attempts")
+
+
+def _take_back_links(
+    store: Store, shop_id: str, profile_id: str, identifiers: tuple[str, ...], now: datetime
+) -> None:
+    """Another event of the same new person won one of the identifiers: the links this attempt
+    did get would point at a profile that will never exist. Unless a third event adopted
+    that link meanwhile and wrote the profile itself; then the links stay (or come back)."""
+    if store.get_profile(shop_id, profile_id) is not None:
+        return
+    store.unlink_identifiers(shop_id, profile_id, identifiers)
+    if store.get_profile(shop_id, profile_id) is not None:
+        with contextlib.suppress(ConcurrentUpdate):
+            store.link_identifiers(shop_id, profile_id, identifiers, now)
 
 
 def _store_push_subscription(store: Store, event: AcceptedEvent, profile_id: str) -> None:
