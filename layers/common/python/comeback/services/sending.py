@@ -172,26 +172,10 @@ def _send_by_first_working_channel(
         if not (resuming and reservation.cap_taken):
             taken = _take_cap_slot(ctx, deliveries, profile, channel, job.kind, shop, now)
             if taken is None:
-                store.finish_send(
-                    job.shop_id,
-                    job.profile_id,
-                    job.job_key,
-                    status="skipped",
-                    at=now,
-                    detail=f"{sending.CAPPED}:{channel}",
-                )
-                return f"skipped:{sending.CAPPED}"
+                return _skip_capped(store, job, now, channel)
             profile = taken
             if not _take_address_slot(ctx, channel, job.kind, profile, shop, now):
-                store.finish_send(
-                    job.shop_id,
-                    job.profile_id,
-                    job.job_key,
-                    status="skipped",
-                    at=now,
-                    detail=f"{sending.CAPPED}:{channel}:address",
-                )
-                return f"skipped:{sending.CAPPED}"
+                return _skip_capped(store, job, now, f"{channel}:address")
         deliveries.note_channel(job.shop_id, job.profile_id, job.job_key, channel, cap_taken=True)
         try:
             result = _SENDERS[channel](ctx, deliveries, job, profile, shop, now)
@@ -224,6 +208,19 @@ def _send_by_first_working_channel(
         job.shop_id, job.profile_id, job.job_key, status="failed", at=now, detail=detail
     )
     return f"failed:{detail}"
+
+
+def _skip_capped(store: Store, job: MessageJob, now: datetime, where: str) -> str:
+    """A capped message is recorded as skipped, not dropped silently."""
+    store.finish_send(
+        job.shop_id,
+        job.profile_id,
+        job.job_key,
+        status="skipped",
+        at=now,
+        detail=f"{sending.CAPPED}:{where}",
+    )
+    return f"skipped:{sending.CAPPED}"
 
 
 def _take_cap_slot(
