@@ -329,3 +329,47 @@ def test_links_a_third_event_adopted_are_not_taken_back(stack, shop):
     assert buyer["orders"]["count"] == 1 and buyer["consent"]["email"]["granted"]
     stack.tick(START + timedelta(hours=1, minutes=5))
     assert sent_emails(stack, email) == []  # no cart reminder after the purchase
+
+
+def test_a_first_order_adopting_a_half_made_profile_leaves_one_reachable_profile(stack, shop):
+    """The demo's case: a new customer's identify (user + email) links the user id, then the
+    first order (user id only) finds that link before the identify saved its profile and
+    writes the profile itself. One profile must come out, reachable, with both events."""
+    store = stack.store()
+
+    def event(call, message):
+        return validate_messages(call, message, received_at=START, shop_id=shop.shop_id).accepted[0]
+
+    email = f"x-{shop.shop_id}@example.com"
+    identify = event(
+        "identify",
+        {"userId": "X", "messageId": "id-X", "traits": {"email": email, "email_consent": True}},
+    )
+    order = event(
+        "track",
+        {
+            "userId": "X",
+            "messageId": "order-X",
+            "event": "Order Completed",
+            "properties": {"order_id": "o1", "total": 10},
+        },
+    )
+
+    class PausesAfterFirstLink(Store):
+        paused = False
+
+        def link_identifiers(self, shop_id, profile_id, identifiers, at):
+            identifiers = list(identifiers)
+            if not self.paused and len(identifiers) > 1:
+                self.paused = True
+                super().link_identifiers(shop_id, profile_id, identifiers[:1], at)
+                process_event(store, order, ShopSettings(), now=START, retention=RETENTION)
+                identifiers = identifiers[1:]
+            super().link_identifiers(shop_id, profile_id, identifiers, at)
+
+    pausing = PausesAfterFirstLink(store._client, store._table, store._timers)
+    process_event(pausing, identify, ShopSettings(), now=START, retention=RETENTION)
+    [profile] = shop_items(stack, shop.shop_id, "profile")
+    assert profile["orders"]["count"] == 1 and profile["email"] == email
+    links = store.find_links(shop.shop_id, ["user:X", f"email:{email}"])
+    assert set(links.values()) == {profile["profile_id"]}

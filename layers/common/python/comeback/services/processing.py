@@ -121,11 +121,21 @@ def process_event(
         )
         after.recent_messages = [*after.recent_messages, digest][-MAX_RECENT_MESSAGES:]
         timers = plan_timers(before, after, settings)
+        adopting = before is None and resolution.profile_id is not None
         try:
-            store.link_identifiers(event.shop_id, profile_id, new_links, now)
-            store.save_profile(after, before.version if before else None)
+            if adopting:
+                # The link points at a profile whose first writer has not saved it (yet, or
+                # ever): write it, then assert every link to it, so a writer that gives up
+                # and takes its links back cannot leave this profile unreachable.
+                store.save_profile(after, None)
+                mine = tuple(i for i, linked in links.items() if linked == profile_id)
+                with contextlib.suppress(ConcurrentUpdate):
+                    store.link_identifiers(event.shop_id, profile_id, (*mine, *new_links), now)
+            else:
+                store.link_identifiers(event.shop_id, profile_id, new_links, now)
+                store.save_profile(after, before.version if before else None)
         except ConcurrentUpdate:
-            if before is None:
+            if before is None and not adopting:
                 _take_back_links(store, event.shop_id, profile_id, new_links, now)
             continue
         _store_push_subscription(store, event, profile_id)
