@@ -63,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         return (
-            0 if report["events_rejected"] == 0 and not any(report["dead_letters"].values()) else 1
+            0
+            if report["events_rejected"] == 0
+            and not any(report["dead_letters"].values())
+            and report["matches_raw_file"]
+            else 1
         )
     if args.command == "local":
         from comeback.local.interactive import serve

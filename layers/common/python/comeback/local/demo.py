@@ -204,6 +204,8 @@ def run(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
         client = TrackingClient(stack.api.url, keys.write_key)
         replay(stack, client, days, first, last, progress=sys.stderr if options.progress else None)
         summary = summarise(stack, SHOP_ID)
+        expected = raw_file_figures(orders)
+        matches = all(Decimal(str(summary[key])) == Decimal(str(v)) for key, v in expected.items())
         outbox = options.out_dir / "outbox"
         emails = write_outbox(stack, outbox)
         report = {
@@ -214,6 +216,9 @@ def run(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
             "events_rejected": client.rejected,
             "rejections": client.errors[:10],
             **summary,
+            # Counted straight from the data file, independently of the stack.
+            "raw_file": expected,
+            "matches_raw_file": matches,
             "emails_in_outbox": emails,
             "outbox": str(outbox),
             "sweeps": stack.sweeps,
@@ -231,6 +236,15 @@ def run(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
     return report
 
 
+def raw_file_figures(orders: list[CdnowOrder]) -> dict[str, Any]:
+    """What the profiles must add up to: customers, rows and revenue of the file itself."""
+    return {
+        "profiles": len({order.customer_id for order in orders}),
+        "orders": len(orders),
+        "revenue": str(sum((order.value for order in orders), start=Decimal(0))),
+    }
+
+
 def _print_summary(out: TextIO, report: dict[str, Any], report_path: Path) -> None:
     lines = [
         ("events accepted", f"{report['events_accepted']:,}"),
@@ -243,6 +257,12 @@ def _print_summary(out: TextIO, report: dict[str, Any], report_path: Path) -> No
         ("skipped, no consent", f"{report['skipped_no_consent']:,}"),
         ("emails in outbox", f"{report['emails_in_outbox']:,}  ({report['outbox']})"),
         ("dead letters", json.dumps(report["dead_letters"])),
+        (
+            "check",
+            "profiles, orders and revenue match the data file"
+            if report["matches_raw_file"]
+            else f"MISMATCH with the data file: {json.dumps(report['raw_file'])}",
+        ),
         ("time", f"{report['seconds']} s"),
     ]
     out.write("\n".join(f"  {label:<22}{value}" for label, value in lines) + "\n")
