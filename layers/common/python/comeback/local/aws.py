@@ -85,6 +85,9 @@ class MotoServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent(),
+            # Its own process group: Ctrl-C in a terminal reaches this process, which then
+            # stops the server itself, instead of killing the server under a running call.
+            process_group=0,
         )
         atexit.register(self.stop)
         self._wait_until_up()

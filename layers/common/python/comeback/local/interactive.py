@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import sys
 import time
+import warnings
 
 from comeback.clock import SystemClock
+from comeback.local.push_peer import Subscriber
 from comeback.local.stack import LocalStack
 from comeback.models.shop import ShopSettings
-from comeback.services.shops import create_shop
+from comeback.services.shops import ShopKeys, create_shop
 
 SENDER_DOMAIN = "shop.example.com"  # synthetic: a reserved domain (RFC 2606)
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(*, port: int, tick_seconds: float) -> int:
+    # Ctrl-C, or a TERM from a process manager: both end the loop and stop the stack cleanly.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    # Powertools' notice that a refused request published no metric is noise here.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     stack = LocalStack.start(sender_domains=[SENDER_DOMAIN], api_port=port)
     keys = create_shop(
         stack.store(),
@@ -26,29 +39,71 @@ def serve(*, port: int, tick_seconds: float) -> int:
         ),
         now=SystemClock().now(),
     )
-    sys.stdout.write(f"""Comeback is running locally.
-  API:            {stack.api.url}   (Segment-compatible: /v1/track, /v1/identify, /v1/batch ...)
-  embedded AWS:   {stack.aws.endpoint}   (moto; outbox at {stack.aws.endpoint}/moto-api/data.json)
-  shop:           local    write key: {keys.write_key}
-  cart reminders after 5 minutes; queues and sweeps run every {tick_seconds:g} s.
-
-Try:
-  curl -u {keys.write_key}: {stack.api.url}/v1/identify -H 'content-type: application/json' \\
-    -d '{{"userId":"u1","traits":{{"email":"you@example.com","email_consent":true}}}}'
-  curl -u {keys.write_key}: {stack.api.url}/v1/track -H 'content-type: application/json' \\
-    -d '{{"userId":"u1","event":"Product Added","properties":{{"product_id":"p1","price":9.5}}}}'
-Press Ctrl-C to stop.
-""")
+    assert stack.push_peer is not None
+    # A stand-in browser: its subscription is at the local push service, which decrypts what
+    # the sender pushes; it is printed here (real browsers' endpoints are refused locally).
+    browser = stack.push_peer.new_subscriber()
+    sys.stdout.write(_banner(stack, keys, browser, tick_seconds))
     sys.stdout.flush()
+    shown = 0
     try:
         while True:
             _report(stack)
+            received = stack.push_peer.received(browser)
+            for payload in received[shown:]:
+                stamp = time.strftime("%H:%M:%S")
+                sys.stdout.write(f"{stamp}  push received: {payload.decode()}\n")
+            shown = len(received)
+            sys.stdout.flush()
             time.sleep(tick_seconds)
     except KeyboardInterrupt:
         sys.stdout.write("\nstopped\n")
     finally:
         stack.stop()
     return 0
+
+
+def _banner(stack: LocalStack, keys: ShopKeys, browser: Subscriber, tick_seconds: float) -> str:
+    assert stack.push_peer is not None
+    sub = browser.subscription
+    subscription = json.dumps(
+        {
+            "anonymousId": "browser-1",
+            "subscription": {
+                "endpoint": sub.endpoint,
+                "keys": {"p256dh": sub.p256dh, "auth": sub.auth},
+            },
+        }
+    )
+    api, key = stack.api.url, keys.write_key
+    identify = json.dumps(
+        {
+            "userId": "u1",
+            "anonymousId": "browser-1",
+            "traits": {"email": "you@example.com", "email_consent": True},
+        },
+        separators=(",", ":"),
+    )
+    json_header = "-H 'content-type: application/json'"
+    return f"""Comeback is running locally.
+  API:            {api}   (Segment-compatible: /v1/track, /v1/identify, /v1/batch ...)
+  embedded AWS:   {stack.aws.endpoint}   (moto; outbox at {stack.aws.endpoint}/moto-api/data.json)
+  push service:   {stack.push_peer.origin}   (local: the only push endpoints accepted here)
+  shop:           local   write key:  {key}
+                          secret key: {keys.secret_key}   (server-side calls, trusted)
+  cart reminders after 5 minutes (not during quiet hours, 21:00-08:00 UTC);
+  queues and sweeps run every {tick_seconds:g} s.
+
+Try:
+  curl -u {key}: {api}/v1/identify {json_header} \\
+    -d '{identify}'
+  curl -u {key}: {api}/v1/track {json_header} \\
+    -d '{{"userId":"u1","event":"Product Added","properties":{{"product_id":"p1","price":9.5}}}}'
+Subscribe the stand-in browser to push (what it receives is printed here, decrypted):
+  curl -u {key}: {api}/v1/push/subscribe {json_header} \\
+    -d '{subscription}'
+Press Ctrl-C to stop.
+"""
 
 
 def _report(stack: LocalStack) -> None:
