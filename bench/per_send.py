@@ -50,7 +50,8 @@ def measure(stack: LocalStack, start: datetime, customers: int, dynamodb: CallLo
             ),
             now=at,
         )
-        _abandon_carts(stack, shop.write_key, channel, customers, at)
+        # The shop's backend (secret key): SMS consent never counts from the public write key.
+        _abandon_carts(stack, shop.secret_key, channel, customers, at)
         stack.clock.set(at + timedelta(hours=1, minutes=5))
         stack.process_events()
         stack.run_sweeps()
@@ -68,11 +69,11 @@ def measure(stack: LocalStack, start: datetime, customers: int, dynamodb: CallLo
 
 
 def _abandon_carts(
-    stack: LocalStack, write_key: str, channel: str, customers: int, at: datetime
+    stack: LocalStack, key: str, channel: str, customers: int, at: datetime
 ) -> None:
     from comeback.local.replay import TrackingClient
 
-    client = TrackingClient(stack.api.url, write_key)
+    client = TrackingClient(stack.api.url, key)
     batch = []
     for i in range(customers):
         anonymous = f"{channel}-{i}"
