@@ -27,3 +27,19 @@ def profile_of(stack, shop_id, user_id):
 
 def shop_items(stack, shop_id, kind):
     return [i for i in stack.store().scan_shop_items(shop_id) if i.get("kind") == kind]
+
+
+def subscribe(shop, subscriber, anonymous="anon-1"):
+    """A browser (a push peer subscriber) subscribing through the push API, write key."""
+    sub = subscriber.subscription
+    status, body = shop.post(
+        "/v1/push/subscribe",
+        {
+            "anonymousId": anonymous,
+            "subscription": {
+                "endpoint": sub.endpoint,
+                "keys": {"p256dh": sub.p256dh, "auth": sub.auth},
+            },
+        },
+    )
+    assert status == 200, body

@@ -11,24 +11,9 @@ from datetime import UTC, datetime, timedelta
 from comeback.domain.push_events import PUSH_SUBSCRIBED
 
 from tests.conftest import START, make_shop
-from tests.support import profile_of, sent_emails, shop_items
+from tests.support import profile_of, sent_emails, shop_items, subscribe
 
 PHONE = "+4915123456780"
-
-
-def subscribe(shop, subscriber, anonymous="anon-1"):
-    sub = subscriber.subscription
-    status, body = shop.post(
-        "/v1/push/subscribe",
-        {
-            "anonymousId": anonymous,
-            "subscription": {
-                "endpoint": sub.endpoint,
-                "keys": {"p256dh": sub.p256dh, "auth": sub.auth},
-            },
-        },
-    )
-    assert status == 200, body
 
 
 def everywhere_customer(shop, email, user="u1", anonymous="anon-1", **traits):

@@ -30,7 +30,7 @@ from comeback.settings import SenderSettings, load
 
 from tests.conftest import START, make_shop
 from tests.feedback_events import bounce, shop_tags, sns_event
-from tests.support import profile_of, sent_emails, shop_items
+from tests.support import profile_of, sent_emails, shop_items, subscribe
 
 NOW = START + timedelta(hours=2)
 
@@ -113,17 +113,7 @@ def test_a_push_service_refusing_our_key_keeps_the_subscription_alerts_and_falls
     other_key = "B" + "A" * 86  # not our public key: the peer answers 403 like real services
     browser = stack.push_peer.new_subscriber(application_server_key=other_key)
     email = f"push403-{shop.shop_id}@example.com"
-    sub = browser.subscription
-    shop.post(
-        "/v1/push/subscribe",
-        {
-            "anonymousId": "anon-u1",
-            "subscription": {
-                "endpoint": sub.endpoint,
-                "keys": {"p256dh": sub.p256dh, "auth": sub.auth},
-            },
-        },
-    )
+    subscribe(shop, browser, anonymous="anon-u1")
     job = customer(stack, shop, "u1", email=email, email_consent=True)
     alerts = []
     ctx = context(stack, alert=lambda name, fields: alerts.append((name, fields["status"])))
@@ -141,17 +131,7 @@ def test_a_push_parked_by_429_resumes_for_the_browser_still_owed_and_never_repea
         stack.push_peer.new_subscriber([(429, {"Retry-After": "120"}), 201]),
     )
     for browser in (served, busy):
-        sub = browser.subscription
-        shop.post(
-            "/v1/push/subscribe",
-            {
-                "anonymousId": "anon-u1",
-                "subscription": {
-                    "endpoint": sub.endpoint,
-                    "keys": {"p256dh": sub.p256dh, "auth": sub.auth},
-                },
-            },
-        )
+        subscribe(shop, browser, anonymous="anon-u1")
     job = customer(stack, shop, "u1")
     shop_record = stack.store().get_shop(shop.shop_id)
     ctx = context(stack)
@@ -242,17 +222,7 @@ def test_a_channel_that_breaks_falls_back_instead_of_losing_the_message(stack):
     # A relative icon is a shop misconfiguration the push payload refuses.
     shop = make_shop(stack, START, push_icon_url="/icon.png")
     browser = stack.push_peer.new_subscriber()
-    sub = browser.subscription
-    shop.post(
-        "/v1/push/subscribe",
-        {
-            "anonymousId": "anon-u1",
-            "subscription": {
-                "endpoint": sub.endpoint,
-                "keys": {"p256dh": sub.p256dh, "auth": sub.auth},
-            },
-        },
-    )
+    subscribe(shop, browser, anonymous="anon-u1")
     email = f"broken-{shop.shop_id}@example.com"
     job = customer(stack, shop, "u1", email=email, email_consent=True)
     alerts = []

@@ -48,7 +48,8 @@ def client():
 
 
 def payload_for(name: str) -> bytes:
-    return build_payload(title=f"Pour {name}", body="Ton panier t'attend 🛒 — à bientôt", url=LINK)
+    body = "Ton panier t'attend 🛒 — à bientôt"
+    return build_payload(title=f"Pour {name}", body=body, url=LINK)
 
 
 def post_raw(subscriber, headers: dict[str, str], data: bytes = b"hello") -> int:
