@@ -68,9 +68,7 @@ def measure(stack: LocalStack, start: datetime, customers: int, dynamodb: CallLo
     return runs
 
 
-def _abandon_carts(
-    stack: LocalStack, key: str, channel: str, customers: int, at: datetime
-) -> None:
+def _abandon_carts(stack: LocalStack, key: str, channel: str, customers: int, at: datetime) -> None:
     from comeback.local.replay import TrackingClient
 
     client = TrackingClient(stack.api.url, key)
