@@ -30,6 +30,7 @@ test: .venv/.synced node_modules/.installed layers/deps/build/.built
 
 bench: .venv/.synced
 	$(UV) run python bench/run.py
+	$(UV) run python bench/value_fit.py
 
 # The CDK CLI runs `uv run python app.py` (cdk.json); .tools/bin puts the pinned uv on PATH.
 synth: setup
