@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from comeback.domain.value.optimise import FitError, minimise_positive
+from comeback.domain.value.optimise import FitError, log_ridge, minimise_positive
 from comeback.domain.value.summary import CustomerSummary
 
 
@@ -40,8 +40,12 @@ def total_log_likelihood(params: BgNbdParams, summaries: Iterable[CustomerSummar
     )
 
 
-def fit(summaries: Iterable[CustomerSummary]) -> BgNbdParams:
+def fit(summaries: Iterable[CustomerSummary], *, penalty: float = 0.0) -> BgNbdParams:
     """The maximum-likelihood parameters for a customer base.
+
+    `penalty` > 0 adds penalty * sum(log(param)^2) to the objective: a ridge on the log scale
+    that keeps a small shop's fit away from the edges (a and b grow without bound when the
+    data cannot tell customers' dropout probabilities apart). 0 is the plain maximum.
 
     Customers with the same history share one term, and the parts that depend on x alone are
     computed once per x, so one evaluation costs a few logarithms per distinct history. The
@@ -63,7 +67,7 @@ def fit(summaries: Iterable[CustomerSummary]) -> BgNbdParams:
         own = math.fsum(
             count * _own_terms(params, x, t_x, T) for (x, t_x, T), count in histories.items()
         )
-        return -(shared + own) / customers
+        return -(shared + own) / customers + log_ridge(point, penalty)
 
     # Start from one purchase per customer's age, and a uniform dropout probability.
     found = minimise_positive(objective, (1.0, max(mean_age, 1e-6), 1.0, 1.0))

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from comeback.domain.value import bgnbd
-from comeback.domain.value.optimise import FitError, minimise_positive
+from comeback.domain.value.optimise import FitError, log_ridge, minimise_positive
 from comeback.domain.value.summary import CustomerSummary
 
 
@@ -48,8 +48,9 @@ def log_likelihood(params: GammaGammaParams, x: int, mean_value: float) -> float
     )
 
 
-def fit(summaries: Iterable[CustomerSummary]) -> GammaGammaParams:
-    """The maximum-likelihood parameters, from the customers who bought again.
+def fit(summaries: Iterable[CustomerSummary], *, penalty: float = 0.0) -> GammaGammaParams:
+    """The maximum-likelihood parameters, from the customers who bought again (`penalty`: as
+    in `bgnbd.fit`).
 
     Each customer contributes x = their repeat purchase occasions and m = the mean value of
     those occasions (CustomerSummary.monetary: the first purchase left out, one day's orders
@@ -68,10 +69,9 @@ def fit(summaries: Iterable[CustomerSummary]) -> GammaGammaParams:
 
     def objective(point: tuple[float, ...]) -> float:
         params = GammaGammaParams(*point)
-        return (
-            -math.fsum(count * log_likelihood(params, x, m) for (x, m), count in spends.items())
-            / customers
-        )
+        return -math.fsum(
+            count * log_likelihood(params, x, m) for (x, m), count in spends.items()
+        ) / customers + log_ridge(point, penalty)
 
     # Start with the population's mean spend (p gamma / (q - 1)) at the observed mean.
     found = minimise_positive(objective, (1.0, 2.0, mean_spend))

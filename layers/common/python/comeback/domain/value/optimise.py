@@ -188,3 +188,10 @@ def _simplex_run(
             for _, v in simplex[1:]
         ]
         simplex = [simplex[0]] + [(f(v), v) for v in shrunk]
+
+
+def log_ridge(point: Sequence[float], penalty: float) -> float:
+    """penalty * sum(log(v)^2): pulls positive parameters towards 1 on the log scale."""
+    if not penalty:
+        return 0.0
+    return penalty * math.fsum(math.log(v) ** 2 for v in point)
