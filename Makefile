@@ -10,6 +10,9 @@ UV_VERSION := 0.13.9
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 UV := .tools/bin/uv
+# The browser tests drive Debian's Chromium, headless; apt installs it only when it is missing.
+CHROMIUM := /usr/bin/chromium
+SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
 PYTHON ?= python3
 
 .PHONY: demo demo-full local test bench synth bootstrap deploy setup clean
@@ -23,7 +26,7 @@ demo-full: .venv/.synced
 local: .venv/.synced
 	$(UV) run comeback local
 
-test: .venv/.synced node_modules/.installed layers/deps/build/.built
+test: .venv/.synced node_modules/.installed layers/deps/build/.built $(CHROMIUM)
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run pytest
@@ -55,6 +58,10 @@ $(UV):
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
 layers/deps/build/.built: .venv/.synced layers/deps/requirements.txt scripts/build_deps_layer.py
 	$(UV) run python scripts/build_deps_layer.py

@@ -12,7 +12,7 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from comeback.routes import ROUTES
-from comeback.settings import IntakeSettings, UnsubscribeSettings
+from comeback.settings import IntakeSettings, UnsubscribeSettings, WebhookSettings, WebSettings
 from constructs import Construct
 
 from infra.lambdas import LOG_RETENTION, ComebackFunction, FunctionDefaults, settings_environment
@@ -54,7 +54,44 @@ NO_AUTHORIZER_REASONS = {
         "each link carries an HMAC-signed token (key in Secrets Manager) that the Lambda "
         "verifies, as one-click unsubscribe (RFC 8058) requires."
     ),
+    "web": (
+        "The browser snippet, its service worker code and its settings are fetched by "
+        "shoppers' browsers on the shop's pages, which hold no credentials: the scripts are "
+        "public files, and the settings and on-site answers need the shop's public write key, "
+        "read nothing personal out and change nothing (the function may only read the table)."
+    ),
+    "webhooks": (
+        "Shop platforms (Shopify, WooCommerce) post webhooks with no AWS credentials or "
+        "tokens: each delivery carries the platform's HMAC-SHA256 signature of the raw body, "
+        "made with the shop's webhook secret (in Secrets Manager), which the Lambda verifies "
+        "in constant time before anything is stored; unsigned or forged deliveries get 401."
+    ),
 }
+
+
+class WebhookSecret(Construct):
+    """Every shop's webhook secrets, one JSON document (`comeback webhook-secret` adds each).
+    It starts as a random placeholder that holds no shop: webhooks are refused until then."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description="Comeback shops' Shopify/WooCommerce webhook secrets (JSON), written by "
+            "`comeback webhook-secret`",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=32, exclude_punctuation=True, include_space=False
+            ),
+        )
+        acknowledge(
+            self.secret,
+            "AwsSolutions-SMG4",
+            "The secrets inside are the ones each shop's platform signs with (Shopify issues "
+            "its own, WooCommerce keeps what was pasted); a Lambda rotation could not change "
+            "them at the platform, so every webhook would fail. They are rotated with the "
+            "platform by `comeback webhook-secret`. Only the webhooks role may read it.",
+        )
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)
@@ -128,6 +165,38 @@ class Api(Construct):
         storage.grant(storage.table, self.unsubscribe, write=True)
         signing_secret.grant_read(self.unsubscribe.function)
 
+        self.web = ComebackFunction(
+            self,
+            "Web",
+            name="web",
+            defaults=defaults,
+            description="Serves the browser snippet, its settings and on-site messages",
+            timeout=timeout,
+            environment=settings_environment(WebSettings, **storage.table_names),
+        )
+        # Looks up write keys, shops and a visitor's profile; it writes nothing.
+        storage.grant(storage.table, self.web)
+
+        self.webhook_secret = WebhookSecret(self, "WebhookSecret").secret
+        self.webhooks = ComebackFunction(
+            self,
+            "Webhooks",
+            name="webhooks",
+            defaults=defaults,
+            description="Verifies Shopify and WooCommerce webhooks and enqueues their events",
+            timeout=timeout,
+            environment=settings_environment(
+                WebhookSettings,
+                **storage.table_names,
+                events_queue_url=events.queue.queue_url,
+                webhook_secret_arn=self.webhook_secret.secret_arn,
+            ),
+        )
+        # Looks up shops and writes catalogue products; it touches no timer.
+        storage.grant(storage.table, self.webhooks, write=True)
+        events.queue.grant_send_messages(self.webhooks.function)
+        self.webhook_secret.grant_read(self.webhooks.function)
+
         self.http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
@@ -163,7 +232,12 @@ class Api(Construct):
             ),
         )
 
-        handlers = {"intake": self.intake, "unsubscribe": self.unsubscribe}
+        handlers = {
+            "intake": self.intake,
+            "unsubscribe": self.unsubscribe,
+            "webhooks": self.webhooks,
+            "web": self.web,
+        }
         routed = {route.function for route in ROUTES}
         if unknown := sorted(routed - set(handlers)):
             raise ValueError(f"comeback.routes.ROUTES names functions the API lacks: {unknown}")

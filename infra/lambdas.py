@@ -38,11 +38,13 @@ POWERTOOLS_ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
 
-# Local-only parts of the shared package (the CLI and the local runner) stay out of the layer.
+# Local-only parts of the shared package (the CLI, what only it uses, and the local runner)
+# stay out of the layer.
 COMMON_LAYER_EXCLUDES = (
     "python/comeback/local",
     "python/comeback/local/**",
     "python/comeback/cli.py",
+    "python/comeback/adapters/dns_lookup.py",  # `comeback doctor` (dnspython, not in the layer)
     "**/__pycache__",
     "**/*.pyc",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from aws_cdk import Duration, Stack
@@ -9,21 +10,31 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
+from comeback.domain.deliverability import (
+    DMARC_REPORT_LOCAL_PART,
+    MAIL_FROM_MX_PRIORITY,
+    MAIL_FROM_SUBDOMAIN,
+    SES_SPF_RECORD,
+    dmarc_record,
+)
 from comeback.settings import SenderSettings
 from constructs import Construct
 
+from infra.config import ConfigError
 from infra.lambdas import ComebackFunction, FunctionDefaults, settings_environment
 from infra.nag import acknowledge
 from infra.queues import WorkQueue, consumer_timeout
 from infra.storage import Storage
 
 SIGNING_KEY_LENGTH = 64
-# Bounces come back to `bounce.<domain>`, so the From domain's own MX records stay untouched.
-MAIL_FROM_SUBDOMAIN = "bounce"
-MAIL_FROM_MX_PRIORITY = 10
+# Bounces come back to `MAIL_FROM_SUBDOMAIN.<domain>` (`bounce.`), so the From domain's own MX
+# records stay untouched; the names come from the module `comeback doctor` checks them with.
 # The From address of shops that set none of their own.
 DEFAULT_FROM_LOCAL_PART = "no-reply"
-SPF_FOR_SES = '"v=spf1 include:amazonses.com ~all"'
+SPF_FOR_SES = f'"{SES_SPF_RECORD}"'
+# Where DMARC aggregate reports go unless `-c dmarcReportAddress=...` says otherwise: an address
+# at the sender domain needs no extra authorisation record (RFC 7489 §7.1).
+_DMARC_REPORT_ADDRESS = re.compile(r"^[^@\s;,!]+@(?:[a-z0-9-]+\.)+[a-z0-9-]+$")
 
 BATCH_SIZE = 10
 MAX_BATCHING_WINDOW_SECONDS = 1
@@ -111,8 +122,13 @@ class Messaging(Construct):
         vapid_secret: secretsmanager.ISecret,
         public_base_url: str,
         defaults: FunctionDefaults,
+        dmarc_report_address: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        report_address = dmarc_report_address or f"{DMARC_REPORT_LOCAL_PART}@{sender_domain}"
+        if not _DMARC_REPORT_ADDRESS.match(report_address.lower()):
+            raise ConfigError(f"The DMARC report address {report_address!r} is not an address.")
+        dmarc = dmarc_record(sender_domain, report_address)
         self.configuration_set = ses.ConfigurationSet(
             self,
             "ConfigurationSet",
@@ -147,6 +163,8 @@ class Messaging(Construct):
                 f"{MAIL_FROM_MX_PRIORITY} feedback-smtp.{region}.amazonses.com",
             ),
             "MailFromSpf": DnsRecord(mail_from_domain, "TXT", SPF_FOR_SES),
+            # Not needed by SES, but expected by mailbox providers: start with p=none.
+            "Dmarc": DnsRecord(dmarc.name, "TXT", f'"{dmarc.value}"'),
         }
 
         self.sender = ComebackFunction(

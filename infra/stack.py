@@ -16,6 +16,10 @@ from infra.processing import Processing
 from infra.queues import Queues
 from infra.storage import Storage
 from infra.sweeps import Sweeps
+from infra.valuation import Valuation
+
+# CDK context: where DMARC aggregate reports should go (default dmarc-reports@<senderDomain>).
+DMARC_REPORT_ADDRESS_CONTEXT = "dmarcReportAddress"
 
 
 class ComebackStack(Stack):
@@ -56,6 +60,7 @@ class ComebackStack(Stack):
         self.sweeps = Sweeps(
             self, "Sweeps", storage=self.storage, send=self.queues.send, defaults=defaults
         )
+        self.valuation = Valuation(self, "Valuation", storage=self.storage, defaults=defaults)
         self.messaging = Messaging(
             self,
             "Messaging",
@@ -66,6 +71,7 @@ class ComebackStack(Stack):
             vapid_secret=self.vapid_key.secret,
             public_base_url=self.api.base_url,
             defaults=defaults,
+            dmarc_report_address=self.node.try_get_context(DMARC_REPORT_ADDRESS_CONTEXT),
         )
         self.feedback = Feedback(
             self,
@@ -82,6 +88,9 @@ class ComebackStack(Stack):
             "sender": self.messaging.sender.function,
             "unsubscribe": self.api.unsubscribe.function,
             "feedback": self.feedback.handler.function,
+            "webhooks": self.api.webhooks.function,
+            "web": self.api.web.function,
+            "valuation": self.valuation.handler.function,
         }
         self.monitoring = Monitoring(
             self,
@@ -121,6 +130,12 @@ class ComebackStack(Stack):
             "VapidSecretArn",
             value=self.vapid_key.secret.secret_arn,
             description="Web push keys: fill once with `comeback vapid-keys --stack <name>`",
+        )
+        CfnOutput(
+            self,
+            "WebhookSecretArn",
+            value=self.api.webhook_secret.secret_arn,
+            description="Shops' webhook secrets: add with `comeback webhook-secret --stack <name>`",
         )
         CfnOutput(
             self,

@@ -7,7 +7,17 @@ import json
 from infra import REPO_ROOT
 
 TEST_SENDER_DOMAIN = "mail.shop.test"
-FUNCTION_NAMES = ("intake", "processor", "sweep", "sender", "unsubscribe", "feedback")
+FUNCTION_NAMES = (
+    "intake",
+    "processor",
+    "sweep",
+    "sender",
+    "unsubscribe",
+    "feedback",
+    "webhooks",
+    "web",
+    "valuation",
+)
 PLACEHOLDER_HANDLER = "def handler(event, context):\n    return None\n"
 
 READ = "read"
@@ -22,6 +32,9 @@ TABLE_ACCESS: dict[str, dict[str, str]] = {
     "sender": {"table": READ_WRITE, "timers_table": READ_WRITE},
     "unsubscribe": {"table": READ_WRITE},
     "feedback": {"table": UPDATE_ONLY},
+    "webhooks": {"table": READ_WRITE},
+    "web": {"table": READ},
+    "valuation": {"table": READ_WRITE},
 }
 
 

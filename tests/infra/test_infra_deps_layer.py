@@ -97,10 +97,12 @@ def _lambda_code_files() -> list[Path]:
     """The handlers and the shared package as the common layer ships it (no CLI, no runner)."""
     package = REPO_ROOT / "layers" / "common" / "python" / "comeback"
     local_only = {"local", "cli.py"}
+    cli_only = {Path("adapters/dns_lookup.py")}
     layer_files = [
         path
         for path in package.rglob("*.py")
         if path.relative_to(package).parts[0] not in local_only
+        and path.relative_to(package) not in cli_only
     ]
     return layer_files + sorted((REPO_ROOT / "functions").glob("*/*.py"))
 

@@ -38,6 +38,7 @@ from infra_support import (
 )
 
 from infra import REPO_ROOT
+from infra.config import ConfigError
 from infra.deps_layer import PYTHON_VERSION, STAMP_NAME
 from infra.lambdas import HANDLER, HANDLER_FILE, MissingSourceError, SourcePaths
 from infra.messaging import DEFAULT_FROM_LOCAL_PART, MAIL_FROM_SUBDOMAIN
@@ -76,6 +77,9 @@ FUNCTION_VARIABLES = {
     },
     "unsubscribe": {"COMEBACK_SIGNING_SECRET_ARN"},
     "feedback": set(),
+    "webhooks": {"COMEBACK_EVENTS_QUEUE_URL", "COMEBACK_WEBHOOK_SECRET_ARN"},
+    "web": set(),
+    "valuation": set(),
 }
 
 
@@ -382,14 +386,31 @@ def test_sweeps_run_on_schedules_with_their_names(synth: Synth) -> None:
         rule["Properties"]["ScheduleExpression"]: rule["Properties"]["Targets"]
         for _, rule in synth.of_type("AWS::Events::Rule")
     }
-    assert rules.keys() == {"rate(5 minutes)", "rate(1 hour)"}
+    assert rules.keys() == {"rate(5 minutes)", "rate(1 hour)", WEEKLY_VALUATION}
     (cart_target,) = rules["rate(5 minutes)"]
     (reactivation_target,) = rules["rate(1 hour)"]
     assert json.loads(cart_target["Input"]) == {SWEEP_EVENT_KEY: "cart_recovery"}
     assert json.loads(reactivation_target["Input"]) == {SWEEP_EVENT_KEY: "reactivation"}
     assert cart_target["Arn"] == sweep_arn
     assert reactivation_target["Arn"] == sweep_arn
-    assert len(SWEEPS) == len(rules)
+    assert len(SWEEPS) == len(rules) - 1
+
+
+WEEKLY_VALUATION = "cron(0 3 ? * MON *)"
+
+
+def test_the_value_fit_runs_weekly_with_time_to_finish(synth: Synth) -> None:
+    valuation = synth.stack.functions["valuation"]
+    targets = [
+        target
+        for _, rule in synth.of_type("AWS::Events::Rule")
+        if rule["Properties"]["ScheduleExpression"] == WEEKLY_VALUATION
+        for target in rule["Properties"]["Targets"]
+    ]
+    assert [t["Arn"] for t in targets] == [get_att(synth.logical_id(valuation), "Arn")]
+    properties = synth.resource(valuation)["Properties"]
+    assert properties["Timeout"] == 15 * SECONDS_PER_MINUTE
+    assert properties["MemorySize"] >= 1769
 
 
 def test_a_sweep_run_ends_before_the_next_one_starts(synth: Synth) -> None:
@@ -504,11 +525,33 @@ def test_outputs_list_the_api_url_and_every_dns_record_to_add(synth: Synth) -> N
         "DnsRecordDkim3",
         "DnsRecordMailFromMx",
         "DnsRecordMailFromSpf",
+        "DnsRecordDmarc",
     }
     assert outputs["DnsRecordMailFromSpf"]["Value"] == (
         f'{MAIL_FROM_SUBDOMAIN}.{TEST_SENDER_DOMAIN} TXT "v=spf1 include:amazonses.com ~all"'
     )
+    # A DMARC policy that only reports, to an address at the sender domain itself.
+    assert outputs["DnsRecordDmarc"]["Value"] == (
+        f'_dmarc.{TEST_SENDER_DOMAIN} TXT "v=DMARC1; p=none; '
+        f'rua=mailto:dmarc-reports@{TEST_SENDER_DOMAIN}"'
+    )
     assert "feedback-smtp." in json.dumps(outputs["DnsRecordMailFromMx"]["Value"])
+
+
+def test_the_dmarc_report_address_comes_from_context_and_is_checked(
+    sources: SourcePaths,
+) -> None:
+    # Given a report address in the CDK context
+    app = cdk.App(context=cdk_context(dmarcReportAddress="reports@dmarc.yourshop.com"))
+    stack = ComebackStack(app, STACK_NAME, sender_domain=TEST_SENDER_DOMAIN, sources=sources)
+    # Then the recommended DMARC record sends reports there
+    assert stack.messaging.dns_records["Dmarc"].value == (
+        '"v=DMARC1; p=none; rua=mailto:reports@dmarc.yourshop.com"'
+    )
+    # And something that is no address (here, an attempt to add a tag) is refused
+    bad = cdk.App(context=cdk_context(dmarcReportAddress="reports; p=reject"))
+    with pytest.raises(ConfigError, match="DMARC report address"):
+        ComebackStack(bad, STACK_NAME, sender_domain=TEST_SENDER_DOMAIN, sources=sources)
 
 
 def test_outputs_name_both_tables(synth: Synth) -> None:
@@ -649,3 +692,17 @@ def test_the_sender_may_send_sms_and_read_the_vapid_keys_the_intake_serves(synth
     ]
     assert len(readers) == 2  # intake (public key) and sender (signing)
     assert synth.outputs["VapidSecretArn"]["Value"] == secret
+
+
+def test_only_the_webhooks_function_reads_the_webhook_secrets(synth: Synth) -> None:
+    secret = ref(synth.logical_id(synth.stack.api.webhook_secret))
+    webhooks_role = synth.resource(synth.stack.functions["webhooks"])["Properties"]["Role"]
+    readers = [
+        policy["Properties"]["Roles"]
+        for _, policy in synth.of_type("AWS::IAM::Policy")
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if secret in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        and "secretsmanager:GetSecretValue" in s["Action"]
+    ]
+    assert readers == [[ref(webhooks_role["Fn::GetAtt"][0])]]
+    assert synth.outputs["WebhookSecretArn"]["Value"] == secret

@@ -25,6 +25,8 @@ def test_a_mismatch_is_printed_loudly():
         "reminders_sent": 0,
         "winbacks_sent": 0,
         "skipped_no_consent": 0,
+        "segments": {"champions": 1, "no order": 1},
+        "predicted_revenue_next_year": "12.50",
         "emails_in_outbox": 0,
         "outbox": "out",
         "dead_letters": {},
@@ -39,3 +41,4 @@ def test_a_mismatch_is_printed_loudly():
     out = io.StringIO()
     _print_summary(out, report, Path("out/demo-report.json"))
     assert "match the data file" in out.getvalue()
+    assert "champions 1, no order 1" in out.getvalue() and "$12.50" in out.getvalue()

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from comeback.domain.deliverability import Deployed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +55,39 @@ def main(argv: list[str] | None = None) -> int:
         help="make a new pair even if one exists (every browser must subscribe again)",
     )
 
+    hook = commands.add_parser(
+        "webhook-secret", help="store a shop's Shopify or WooCommerce webhook secret"
+    )
+    hook.add_argument("shop_id")
+    hook.add_argument("--platform", required=True, choices=("shopify", "woocommerce"))
+    hook.add_argument(
+        "--secret", help="the secret the platform gave you (omit to generate one, WooCommerce)"
+    )
+    hook_where = hook.add_mutually_exclusive_group(required=True)
+    hook_where.add_argument("--stack", help="the deployed stack's name (reads its outputs)")
+    hook_where.add_argument("--secret-id", help="the secret's ARN (stack output WebhookSecretArn)")
+
+    doctor = commands.add_parser(
+        "doctor", help="check a sender domain's DNS (DKIM, SPF, MAIL FROM, DMARC) and headers"
+    )
+    doctor.add_argument("domain", help="the sender domain, e.g. mail.yourshop.com")
+    doctor.add_argument(
+        "--nameserver",
+        action="append",
+        help="ask this DNS server (host or host:port; repeatable) instead of the system's",
+    )
+    doctor.add_argument("--dkim-tokens", help="the three Easy DKIM tokens, comma-separated")
+    doctor.add_argument("--stack", help="a deployed stack's name: DKIM tokens, region, API URL")
+    doctor.add_argument(
+        "--from-ses", action="store_true", help="ask SES for the identity's DKIM tokens"
+    )
+    doctor.add_argument(
+        "--region", help="the SES region (default: the stack's, AWS config, us-east-1)"
+    )
+    doctor.add_argument("--report-address", help="DMARC report address to recommend")
+    doctor.add_argument("--eml", type=Path, help="check this received message's headers")
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+
     args = parser.parse_args(argv)
     if args.command == "demo":
         from comeback.local.demo import DemoOptions, run
@@ -77,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         return _create_shop(args)
     if args.command == "vapid-keys":
         return _vapid_keys(args)
+    if args.command == "webhook-secret":
+        return _webhook_secret(args)
+    if args.command == "doctor":
+        return _doctor(args)
     return 2
 
 
@@ -104,6 +145,36 @@ def _vapid_keys(args: argparse.Namespace) -> int:
         f"VAPID key pair {state}.\npublic key (applicationServerKey for your site): "
         f"{result.keys.public_key}\n"
     )
+    return 0
+
+
+def _webhook_secret(args: argparse.Namespace) -> int:
+    import boto3
+
+    from comeback.services.shops import valid_shop_id
+    from comeback.services.webhook_secrets import install_webhook_secret
+
+    if not valid_shop_id(args.shop_id):
+        sys.stderr.write("shop id: 2-63 lower-case letters, digits and dashes\n")
+        return 2
+    secret_id, api_url = args.secret_id, "<ApiUrl>"
+    if args.stack:
+        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+        secret_id, api_url = outputs["WebhookSecretArn"], outputs["ApiUrl"].rstrip("/")
+    try:
+        result = install_webhook_secret(
+            boto3.client("secretsmanager"), secret_id, args.shop_id, args.platform, args.secret
+        )
+    except ValueError as exc:
+        sys.stderr.write(f"webhook-secret: {exc}\n")
+        return 2
+    sys.stdout.write(f"{args.platform} webhook secret stored for {args.shop_id}.\n")
+    sys.stdout.write(f"delivery URL to register: {api_url}{result.path}\n")
+    if result.generated:
+        sys.stdout.write(
+            f"secret (paste it into the webhook's Secret field; shown once): {result.secret}\n"
+        )
     return 0
 
 
@@ -139,6 +210,84 @@ def _create_shop(args: argparse.Namespace) -> int:
         "The keys are stored only as hashes: keep them now.\n"
     )
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import json
+    from email import message_from_binary_file, policy
+
+    from comeback.adapters.dns_lookup import DnsLookup, parse_nameserver
+    from comeback.domain import deliverability as dv
+
+    try:
+        nameservers = [parse_nameserver(text) for text in args.nameserver or []]
+        tokens = args.dkim_tokens.split(",") if args.dkim_tokens else None
+        found = _doctor_from_aws(args) if args.stack or args.from_ses else dv.Deployed()
+        sender = dv.SenderDomain(
+            domain=args.domain,
+            region=args.region or found.region or _default_region(),
+            dkim_tokens=tokens or found.tokens,
+            dmarc_report_address=args.report_address or found.report_address,
+        )
+    except ValueError as exc:
+        sys.stderr.write(f"doctor: {exc}\n")
+        return 2
+    findings = dv.check_dns(sender, DnsLookup(nameservers))
+    if args.eml:
+        with args.eml.open("rb") as file:
+            message = message_from_binary_file(file, policy=policy.default)
+        findings += dv.check_unsubscribe_headers(message, source=args.eml.name)
+        findings.append(dv.check_unsubscribe_signed(message, source=args.eml.name))
+    else:
+        base_url = found.api_url or "https://api.invalid"
+        sample = dv.sample_marketing_message(sender, public_base_url=base_url)
+        findings += dv.check_unsubscribe_headers(sample, source="a sample win-back email")
+    if args.json:
+        body = {"domain": sender.domain, "region": sender.region, "passed": dv.passed(findings)}
+        body["findings"] = [dv.finding_as_dict(finding) for finding in findings]
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+    else:
+        where = ", ".join(args.nameserver) if args.nameserver else "the system resolver"
+        sys.stdout.write(
+            f"comeback doctor: {sender.domain} (SES region {sender.region}; DNS: {where})\n"
+            + "\n".join(dv.report_lines(findings))
+            + "\n"
+        )
+    return 0 if dv.passed(findings) else 1
+
+
+def _default_region() -> str:
+    import boto3
+
+    return boto3.session.Session().region_name or "us-east-1"
+
+
+def _doctor_from_aws(args: argparse.Namespace) -> Deployed:
+    """DKIM tokens, region and API URL from a deployed stack's outputs and/or SES."""
+    import dataclasses
+
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from comeback.domain.deliverability import Deployed, read_stack_outputs
+
+    found = Deployed()
+    try:
+        if args.stack:
+            cloudformation = boto3.client("cloudformation", region_name=args.region)
+            stack = cloudformation.describe_stacks(StackName=args.stack)
+            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+            found = read_stack_outputs(outputs)
+        if args.from_ses or (args.stack and not found.tokens):
+            sesv2 = boto3.client("sesv2", region_name=args.region or found.region)
+            identity = sesv2.get_email_identity(EmailIdentity=args.domain)
+            # NOTE: moto's SES v2 leaves Tokens out; real SES lists the three Easy DKIM tokens.
+            tokens = identity.get("DkimAttributes", {}).get("Tokens") or []
+            if tokens:
+                found = dataclasses.replace(found, tokens=tuple(tokens))
+    except (BotoCoreError, ClientError) as exc:
+        raise ValueError(f"could not read the stack or SES identity: {exc}") from exc
+    return found
 
 
 if __name__ == "__main__":

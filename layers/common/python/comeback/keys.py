@@ -85,6 +85,15 @@ def send_sk(job_key: str) -> str:
     return f"{SEND_SK_PREFIX}{job_key}"
 
 
+PRODUCT_SK = "PRODUCT"
+
+
+def product_pk(shop_id: str, product_id: str) -> str:
+    """A catalogue product, one item each: alerts on it (back in stock, price drop) read it
+    by id. The platform's id is hashed, so any text it holds stays out of the key's shape."""
+    return f"{shop_pk(shop_id)}#PRODUCT#{digest(product_id)[:32]}"
+
+
 def suppression_key(shop_id: str, address: str) -> dict[str, str]:
     """An address a shop must not email: one item per address in the shop's suppression
     partition, named by the address's digest (the address itself is kept out of keys). The

@@ -21,10 +21,19 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/push/subscribe", "intake"),
     Route("POST", "/v1/push/unsubscribe", "intake"),
     Route("GET", "/v1/push/public-key", "intake"),
+    # Shop platforms' webhooks, signed with the shop's webhook secret (`?shop=<shop_id>`).
+    Route("POST", "/v1/webhooks/shopify", "webhooks"),
+    Route("POST", "/v1/webhooks/woocommerce", "webhooks"),
     # Signed links in messages: tracked clicks, and one-click unsubscribe.
     Route("GET", "/v1/click", "unsubscribe"),
     Route("GET", "/v1/unsubscribe", "unsubscribe"),
     Route("POST", "/v1/unsubscribe", "unsubscribe"),
+    # The browser snippet: its script, the service worker the shop's root file imports, the
+    # shop's public snippet settings, and the on-site message (if any) for a visitor.
+    Route("GET", "/v1/web/comeback.js", "web"),
+    Route("GET", "/v1/web/sw.js", "web"),
+    Route("GET", "/v1/web/config", "web"),
+    Route("GET", "/v1/web/onsite", "web"),
 )
 
 

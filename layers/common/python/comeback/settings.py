@@ -38,6 +38,14 @@ class IntakeSettings(StoreSettings):
     )
 
 
+class WebhookSettings(StoreSettings):
+    events_queue_url: str = Field(description="SQS queue the platforms' events are put on")
+    webhook_secret_arn: str = Field(
+        description="Secrets Manager secret with each shop's webhook secrets, as JSON"
+        ' {"<shop_id>": {"shopify": "...", "woocommerce": "..."}} (`comeback webhook-secret`)'
+    )
+
+
 class ProcessorSettings(StoreSettings):
     event_retention_days: int = Field(default=400, ge=1, le=3650)
 
@@ -77,6 +85,22 @@ class SenderSettings(StoreSettings):
 
 class UnsubscribeSettings(StoreSettings):
     signing_secret_arn: str
+
+
+class WebSettings(StoreSettings):
+    """The browser snippet's function: reads shops, keys and profiles, writes nothing."""
+
+    asset_cache_seconds: int = Field(
+        default=300, ge=0, le=86_400, description="How long browsers may cache the scripts"
+    )
+
+
+class ValuationSettings(StoreSettings):
+    """The weekly value fit: how far ahead predicted value looks, and how it is discounted."""
+
+    value_horizon_weeks: int = Field(default=52, ge=1, le=520)
+    # 10% a year, compounded weekly.
+    value_discount_rate_per_week: float = Field(default=0.00183, ge=0.0, le=0.1)
 
 
 SettingsT = TypeVar("SettingsT", bound=_Settings)

@@ -41,6 +41,8 @@ def reset() -> None:
     _push_client.cache_clear()
     _vapid_cache.clear()
     _shop_cache.clear()
+    _webhook_books.clear()
+    _webhook_misses.clear()
 
 
 def clock() -> Clock:
@@ -88,6 +90,7 @@ def store(settings: StoreSettings) -> Store:
 
 
 _shop_cache: dict[tuple[str, str], tuple[float, Shop | None]] = {}
+MAX_CACHED_SHOPS = 1_000
 
 
 def shop(settings: StoreSettings, shop_id: str) -> Shop | None:
@@ -98,8 +101,11 @@ def shop(settings: StoreSettings, shop_id: str) -> Shop | None:
     if cached and time.monotonic() - cached[0] < SHOP_CACHE_SECONDS:
         return cached[1]
     found = store(settings).get_shop(shop_id)
-    with _lock:
-        _shop_cache[key] = (time.monotonic(), found)
+    if found is not None:  # unknown ids (anyone can send them) are not remembered
+        with _lock:
+            if len(_shop_cache) >= MAX_CACHED_SHOPS:
+                _shop_cache.clear()
+            _shop_cache[key] = (time.monotonic(), found)
     return found
 
 
@@ -151,6 +157,43 @@ def vapid_keys(secret_arn: str | None) -> VapidKeys | None:
     with _lock:
         _vapid_cache[secret_arn] = (time.monotonic(), keys)
     return keys
+
+
+WEBHOOK_SECRET_CACHE_SECONDS = 60.0
+# A shop or platform missing from the cached secret is looked up again, at most this often
+# per shop: a secret just added works at once, and no stream of bad requests for one shop
+# becomes a stream of Secrets Manager calls.
+WEBHOOK_MISS_RETRY_SECONDS = 5.0
+_webhook_books: dict[str, tuple[float, dict[str, dict[str, str]]]] = {}
+# When a lookup last missed, per shop and platform: a miss re-reads the secret at most every
+# few seconds for that shop (one added a minute ago works at once). Bounded: callers are
+# unauthenticated and may name any number of made-up shops.
+_webhook_misses: dict[tuple[str, str, str], float] = {}
+MAX_WEBHOOK_MISSES = 1_000
+
+
+def webhook_secret(secret_arn: str, shop_id: str, platform: str) -> str | None:
+    """A shop's webhook secret for one platform, or None. The secret holding every shop's is
+    read at most once a minute (a rotated secret reaches warm functions within a minute)."""
+    from comeback.domain.webhooks.signatures import parse_book
+
+    now = time.monotonic()
+    with _lock:
+        cached = _webhook_books.get(secret_arn)
+        missed_at = _webhook_misses.get((secret_arn, shop_id, platform))
+    fresh = cached is not None and now - cached[0] < WEBHOOK_SECRET_CACHE_SECONDS
+    found = cached[1].get(shop_id, {}).get(platform) if cached else None
+    retry = found is None and (missed_at is None or now - missed_at >= WEBHOOK_MISS_RETRY_SECONDS)
+    if not fresh or retry:
+        book = parse_book(_secrets().text(secret_arn))
+        found = book.get(shop_id, {}).get(platform)
+        with _lock:
+            _webhook_books[secret_arn] = (now, book)
+            if found is None:
+                if len(_webhook_misses) >= MAX_WEBHOOK_MISSES:
+                    _webhook_misses.clear()
+                _webhook_misses[(secret_arn, shop_id, platform)] = now
+    return found
 
 
 def sender_context(settings: SenderSettings) -> SenderContext:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from comeback import keys
 from comeback.adapters.dynamo_types import from_item, to_item, to_value
 from comeback.adapters.store import Store
@@ -72,6 +74,32 @@ class Deliveries:
             "(attribute_not_exists(removed_at) OR removed_at < :at))",
             ExpressionAttributeValues={":at": to_value(registered_at)},
         )
+
+    def move_subscriptions(
+        self, shop_id: str, from_profile: str, to_profile: str, endpoint_digests: list[str]
+    ) -> None:
+        """Browsers of a merged profile now belong to the profile it merged into (those that
+        moved to someone else meanwhile, on a shared browser, stay there)."""
+        for digest in endpoint_digests:
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=to_item(
+                        {
+                            "pk": keys.push_subscription_pk_for_digest(shop_id, digest),
+                            "sk": keys.PUSH_SUBSCRIPTION_SK,
+                        }
+                    ),
+                    UpdateExpression="SET profile_id = :to",
+                    ConditionExpression="profile_id = :from",
+                    ExpressionAttributeValues={
+                        ":to": to_value(to_profile),
+                        ":from": to_value(from_profile),
+                    },
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
 
     def remove_subscription(
         self, shop_id: str, profile_id: str, endpoint: str, at: datetime

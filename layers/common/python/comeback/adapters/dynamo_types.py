@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,8 @@ def plain(value: Any) -> Any:
     """Values DynamoDB can hold: times as ISO text, floats as Decimal, no None in maps."""
     if isinstance(value, datetime):
         return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()  # a calendar day
     if isinstance(value, time):
         return value.isoformat(timespec="minutes")  # a wall-clock time (quiet hours)
     if isinstance(value, bool) or value is None:

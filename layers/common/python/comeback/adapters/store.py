@@ -198,6 +198,37 @@ class Store:
                 ExpressionAttributeValues={":mine": to_value(profile_id)},
             )
 
+    def freeze_profile(self, profile: Profile, into: str) -> bool:
+        """Mark a profile as merged into another (`merged_into`), if nobody wrote it since it
+        was read: from then on every reader follows the pointer, so the profile's data stays
+        exactly as the merge reads it. False when it changed (or merged elsewhere) first."""
+        return self._conditional_update(
+            self._table,
+            {"pk": keys.profile_pk(profile.shop_id, profile.profile_id), "sk": keys.PROFILE_SK},
+            "SET #into = :into, version = :next",
+            "version = :version AND attribute_not_exists(#into)",
+            {"#into": "merged_into"},
+            {
+                ":into": to_value(into),
+                ":version": to_value(profile.version),
+                ":next": to_value(profile.version + 1),
+            },
+        )
+
+    def move_links(
+        self, shop_id: str, from_profile: str, to_profile: str, identifiers: Iterable[str]
+    ) -> None:
+        """Point identifiers that lead to `from_profile` at `to_profile` (others are left)."""
+        for identifier in identifiers:
+            self._conditional_update(
+                self._table,
+                {"pk": keys.identity_pk(shop_id, identifier), "sk": keys.IDENTITY_SK},
+                "SET #profile = :to",
+                "#profile = :from",
+                {"#profile": "profile_id"},
+                {":to": to_value(to_profile), ":from": to_value(from_profile)},
+            )
+
     def save_profile(self, profile: Profile, expected_version: int | None) -> None:
         """Write a profile if nobody else wrote it since it was read (optimistic lock)."""
         item = {

@@ -80,7 +80,8 @@ def render(kind: str, profile: Profile, shop: Shop, unsubscribe_url: str) -> Ema
             f"{html.escape(str(cart.value))} {html.escape(cart.currency)}</p>"
         )
         body_text = "\n".join([intro, *text_lines, f"Total: {cart.value} {cart.currency}"])
-        action_label, action_url = "Back to your cart", _join(site, "/cart")
+        action_label = "Back to your cart"
+        action_url = cart.restore_url or _join(site, "/cart")
     elif kind == REACTIVATION:
         subject = f"It has been a while - new arrivals at {shop.name}"
         intro = f"We have not seen you at {shop.name} for a while. Here is what is new."

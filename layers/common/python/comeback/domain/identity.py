@@ -36,6 +36,10 @@ def identifiers_of(message: SegmentMessage) -> list[str]:
     for anonymous in (message.anonymous_id, message.previous_id):
         if anonymous:
             found.append(f"{ANONYMOUS}:{anonymous}")
+    if message.type == "alias" and message.previous_id:
+        # Segment's `previousId` is whatever the person was known by: an anonymous id or a
+        # former user id. Both now lead to the new user (domain.merging joins the profiles).
+        found.append(f"{USER}:{message.previous_id}")
     return list(dict.fromkeys(found))
 
 
@@ -46,12 +50,15 @@ class Resolution:
 
 
 def resolve(
-    identifiers: list[str], links: dict[str, str], owners: dict[str, str | None]
+    identifiers: list[str],
+    links: dict[str, str],
+    owners: dict[str, str | frozenset[str] | None],
 ) -> Resolution:
     """Pick the profile for an event.
 
     `links` maps identifiers already known to their profile; `owners` maps those profiles to
-    their user id (None for anonymous profiles). An anonymous profile joins the first user
+    their user id, or the set of user ids a merged profile answers to (None or empty for
+    anonymous profiles). An anonymous profile joins the first user
     who identifies on it; a profile already owned by another user is never taken over (a
     shared device), and the event goes to the logged-in user's profile instead.
     """
@@ -62,7 +69,8 @@ def resolve(
         if profile_id is None:
             continue
         owner = owners.get(profile_id)
-        if user is not None and owner is not None and owner != user:
+        owned_by = owner if isinstance(owner, frozenset) else frozenset(filter(None, [owner]))
+        if user is not None and owned_by and user not in owned_by:
             continue
         chosen = profile_id
         break

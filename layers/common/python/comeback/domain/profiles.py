@@ -8,13 +8,13 @@ the cart as of its time, and cart events older than the last order are ignored.
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
-from comeback.domain import commerce, consent
+from comeback.domain import commerce, consent, onsite
 from comeback.domain.contact import normalise_email
 from comeback.domain.identity import ANONYMOUS
 from comeback.domain.push_events import PUSH_EVENTS, PUSH_SUBSCRIBED, endpoint_from
@@ -33,12 +33,14 @@ from comeback.models.profile import (
     Cart,
     CartLine,
     ConsentDecision,
+    OrderStats,
     Profile,
 )
 from comeback.models.shop import ShopSettings
 
 _IDENTITY_TRAITS = frozenset({"email", "phone", "timezone", "consent"})
 PUSH_CONSENT_SOURCE = "push_subscription"
+MAX_URL_LENGTH = 2048
 
 
 def new_profile(shop_id: str, profile_id: str, now: datetime) -> Profile:
@@ -89,8 +91,14 @@ def apply_event(
             timestamp,
             grant=trusted or settings.accept_client_consent,
         )
+    elif message.type == "track" and message.event in onsite.ONSITE_EVENTS:
+        onsite.note_message_event(updated, message.event, message.properties, timestamp)
     elif message.type == "track" and message.event:
-        _apply_track(updated, message.event, message.properties, timestamp, settings)
+        _apply_track(
+            updated, message.event, message.properties, timestamp, settings, trusted=trusted
+        )
+    elif message.type == "page":
+        onsite.note_page_view(updated)
     return updated
 
 
@@ -190,6 +198,8 @@ def _apply_track(
     properties: dict[str, Any],
     timestamp: datetime,
     settings: ShopSettings,
+    *,
+    trusted: bool = False,
 ) -> None:
     try:
         props = commerce.parse_properties(event, properties)
@@ -198,13 +208,15 @@ def _apply_track(
     if event == commerce.ORDER_COMPLETED and isinstance(props, commerce.OrderProps):
         _apply_order(profile, props, timestamp)
     elif event in commerce.CART_EVENTS and props is not None:
-        _apply_cart_event(profile, event, props, timestamp, settings)
+        restore_url = restore_link(properties) if trusted else None
+        _apply_cart_event(profile, event, props, timestamp, settings, restore_url)
 
 
 def _apply_order(profile: Profile, order: commerce.OrderProps, at: datetime) -> None:
     stats = profile.orders
     if order.order_id and order.order_id in stats.recent_ids:
         return  # the same order reported twice (say by the browser and the server)
+    _count_occasion(stats, at.date(), order.order_value())
     stats.count += 1
     stats.revenue += order.order_value()
     stats.currency = order.currency or stats.currency
@@ -221,8 +233,43 @@ def _apply_order(profile: Profile, order: commerce.OrderProps, at: datetime) -> 
         profile.cart = None
 
 
+def _count_occasion(stats: OrderStats, day: date, value: Decimal) -> None:
+    """Purchase occasions: an order on a day that already had one adds none. Exact for orders
+    applied in time order; a late order falling strictly between the first and the last
+    purchase day counts as a new occasion (the days in between are not kept)."""
+    if stats.first_at is None or stats.last_at is None:
+        stats.occasions, stats.first_day_revenue = 1, value
+        return
+    if stats.occasions is None:  # a profile from before occasions were counted
+        stats.occasions, stats.first_day_revenue = stats.count, Decimal(0)
+    first_day, last_day = stats.first_at.date(), stats.last_at.date()
+    if day < first_day:
+        stats.occasions += 1
+        stats.first_day_revenue = value
+    elif day == first_day:
+        stats.first_day_revenue = (stats.first_day_revenue or Decimal(0)) + value
+    elif day != last_day:
+        stats.occasions += 1
+
+
+def restore_link(properties: dict[str, Any]) -> str | None:
+    """`properties.restore_url` of a checkout, if it is a plausible https link. Only trusted
+    (server) events may set it: it becomes the link in our own messages."""
+    url = properties.get("restore_url")
+    if not isinstance(url, str) or not url.startswith("https://") or len(url) > MAX_URL_LENGTH:
+        return None
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return None
+    return url
+
+
 def _apply_cart_event(
-    profile: Profile, event: str, props: Any, at: datetime, settings: ShopSettings
+    profile: Profile,
+    event: str,
+    props: Any,
+    at: datetime,
+    settings: ShopSettings,
+    restore_url: str | None = None,
 ) -> None:
     if profile.cart_closed_at is not None and at <= profile.cart_closed_at:
         return  # from before the last order: that cart is gone
@@ -234,6 +281,8 @@ def _apply_cart_event(
         changed = _replace_lines(cart, props, at)
     if event == commerce.CHECKOUT_STARTED and cart.lines:
         cart.checkout_started_at = max(cart.checkout_started_at or at, at)
+        if restore_url:
+            cart.restore_url = restore_url
         profile.cart = cart
     if not changed:
         if cart.removed and not cart.lines:

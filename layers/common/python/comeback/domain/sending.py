@@ -49,6 +49,8 @@ def decide(
     marketing message back until the morning in the person's zone (the timer is re-armed)."""
     if profile is None:
         return Skip("profile_gone")
+    if profile.merged_into is not None:
+        return Skip("merged")  # the person's messages now go by the profile it merged into
     if job.kind == CART_RECOVERY:
         cart = profile.cart
         if cart is None or not cart.lines:

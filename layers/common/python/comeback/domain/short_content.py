@@ -25,7 +25,8 @@ def short_content(kind: str, profile: Profile, shop: Shop) -> ShortContent:
         return ShortContent(
             title=f"Your cart at {shop.name}",
             body=f"You left {items} {noun} in your cart. Complete your order before they go.",
-            url=f"{site}/cart" if site else "",
+            url=(profile.cart.restore_url if profile.cart is not None else None)
+            or (f"{site}/cart" if site else ""),
         )
     if kind == REACTIVATION:
         return ShortContent(

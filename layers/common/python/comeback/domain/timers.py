@@ -34,6 +34,9 @@ class TimerChange:
 def cart_due(profile: Profile, settings: ShopSettings) -> tuple[datetime, str] | None:
     if profile.cart is None or not profile.cart.lines:
         return None
+    reminded = profile.messages.last_by_kind.get(CART_RECOVERY)
+    if reminded is not None and reminded >= profile.cart.updated_at:
+        return None  # already reminded of this cart (say on a profile merged into this one)
     delay = timedelta(minutes=settings.cart_reminder_delay_minutes)
     return profile.cart.updated_at + delay, iso(profile.cart.updated_at)
 

@@ -39,6 +39,7 @@ TIMERS_TABLE_NAME = "comeback-timers"
 SIGNING_SECRET_NAME = "comeback/signing-key"  # noqa: S105 - a name, not a secret
 CONFIGURATION_SET = "comeback"
 VAPID_SECRET_NAME = "comeback/vapid-keys"  # noqa: S105 - a name, not a secret
+WEBHOOK_SECRET_NAME = "comeback/webhook-secrets"  # noqa: S105 - a name, not a secret
 STARTUP_SECONDS = 30
 
 
@@ -54,6 +55,7 @@ class LocalAws:
     signing_secret_arn: str
     configuration_set: str
     vapid_secret_arn: str
+    webhook_secret_arn: str = ""
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -173,6 +175,10 @@ def provision(endpoint: str, *, sender_domains: list[str]) -> LocalAws:
     vapid = client("secretsmanager").create_secret(
         Name=VAPID_SECRET_NAME, SecretString=VapidKeys.generate_local().to_json()
     )
+    # A placeholder, as the stack's: `comeback webhook-secret` adds each shop's secrets.
+    webhooks = client("secretsmanager").create_secret(
+        Name=WEBHOOK_SECRET_NAME, SecretString=secrets.token_urlsafe(24)
+    )
     ses = client("sesv2")
     ses.create_configuration_set(ConfigurationSetName=CONFIGURATION_SET)
     for domain in sender_domains:
@@ -190,6 +196,7 @@ def provision(endpoint: str, *, sender_domains: list[str]) -> LocalAws:
         signing_secret_arn=secret["ARN"],
         configuration_set=CONFIGURATION_SET,
         vapid_secret_arn=vapid["ARN"],
+        webhook_secret_arn=webhooks["ARN"],
     )
 
 
@@ -221,6 +228,7 @@ def function_environment(aws: LocalAws, *, public_base_url: str) -> dict[str, st
         "COMEBACK_PUBLIC_BASE_URL": public_base_url,
         "COMEBACK_SES_CONFIGURATION_SET": aws.configuration_set,
         "COMEBACK_VAPID_SECRET_ARN": aws.vapid_secret_arn,
+        "COMEBACK_WEBHOOK_SECRET_ARN": aws.webhook_secret_arn,
         # Nothing leaves this machine: push endpoints on 127.0.0.1 only.
         "COMEBACK_PUSH_ENDPOINTS": "loopback",
         "POWERTOOLS_SERVICE_NAME": "comeback",

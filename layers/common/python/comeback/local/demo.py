@@ -133,10 +133,15 @@ def summarise(stack: LocalStack, shop_id: str) -> dict[str, Any]:
     sends: Counter[str] = Counter()
     skips: Counter[str] = Counter()
     events = 0
+    segments: Counter[str] = Counter()
+    predicted = Decimal(0)
     for item in stack.store().scan_shop_items(shop_id):
         kind = item.get("kind")
         if kind == "profile":
             profiles += 1
+            value = item.get("value") or {}
+            segments[value.get("segment", "no order")] += 1
+            predicted += value.get("predicted_value") or Decimal(0)
             orders += int(item["orders"]["count"])
             revenue += item["orders"]["revenue"]
             consented += bool(item.get("consent", {}).get("email", {}).get("granted"))
@@ -158,6 +163,9 @@ def summarise(stack: LocalStack, shop_id: str) -> dict[str, Any]:
         "skipped_no_consent": sum(n for k, n in skips.items() if k.endswith(":no_consent")),
         "sends_by_outcome": dict(sorted(sends.items())),
         "skips_by_reason": dict(sorted(skips.items())),
+        # From the value fit run at the end (RFM, BG/NBD and Gamma-Gamma over these profiles).
+        "segments": dict(segments.most_common()),
+        "predicted_revenue_next_year": str(predicted.quantize(Decimal("0.01"))),
     }
 
 
@@ -203,6 +211,7 @@ def run(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
         )
         client = TrackingClient(stack.api.url, keys.write_key)
         replay(stack, client, days, first, last, progress=sys.stderr if options.progress else None)
+        stack.functions["valuation"].invoke({"shop_id": SHOP_ID})
         summary = summarise(stack, SHOP_ID)
         expected = raw_file_figures(orders)
         matches = all(Decimal(str(summary[key])) == Decimal(str(v)) for key, v in expected.items())
@@ -255,6 +264,11 @@ def _print_summary(out: TextIO, report: dict[str, Any], report_path: Path) -> No
         ("cart reminders sent", f"{report['reminders_sent']:,}"),
         ("win-backs sent", f"{report['winbacks_sent']:,}"),
         ("skipped, no consent", f"{report['skipped_no_consent']:,}"),
+        (
+            "customer segments",
+            ", ".join(f"{name} {count:,}" for name, count in report["segments"].items()),
+        ),
+        ("predicted next year", f"${Decimal(report['predicted_revenue_next_year']):,.2f}"),
         ("emails in outbox", f"{report['emails_in_outbox']:,}  ({report['outbox']})"),
         ("dead letters", json.dumps(report["dead_letters"])),
         (

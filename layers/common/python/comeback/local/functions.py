@@ -13,7 +13,17 @@ from typing import Any
 
 from comeback.observability import metrics
 
-FUNCTION_NAMES = ("intake", "processor", "sweep", "sender", "unsubscribe", "feedback")
+FUNCTION_NAMES = (
+    "intake",
+    "processor",
+    "sweep",
+    "sender",
+    "unsubscribe",
+    "feedback",
+    "web",
+    "webhooks",
+    "valuation",
+)
 
 
 def functions_dir() -> Path:

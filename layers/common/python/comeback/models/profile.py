@@ -21,6 +21,11 @@ MAX_TRAIT_BYTES = 1024
 MAX_PUSH_SUBSCRIPTIONS = 10
 # Marketing sends remembered per channel for the frequency cap (the most recent ones).
 MAX_RECENT_SENDS = 20
+# Profiles absorbed by merges remembered per profile, and user ids a merged profile answers to.
+MAX_MERGED_FROM = 50
+MAX_OTHER_USER_IDS = 10
+# On-site messages remembered per person (for the per-day limit).
+MAX_RECENT_ONSITE = 10
 
 
 class _Model(BaseModel):
@@ -45,6 +50,9 @@ class Cart(_Model):
     removed: dict[str, datetime] = Field(default_factory=dict)
     updated_at: datetime
     checkout_started_at: datetime | None = None
+    # Where the person can pick the cart up again, when the shop's platform gave a link
+    # (Shopify's abandoned-checkout URL): the reminder's link then, instead of the site's cart.
+    restore_url: str | None = None
 
     @property
     def value(self) -> Decimal:
@@ -71,6 +79,11 @@ class OrderStats(_Model):
     last_at: datetime | None = None
     currency: str | None = None
     recent_ids: list[str] = Field(default_factory=list)
+    # Purchase occasions (distinct UTC days with an order) and what the first day's orders
+    # brought: the value models count occasions and value repeat purchases only. None on
+    # profiles written before they existed (read as one occasion per order).
+    occasions: int | None = None
+    first_day_revenue: Decimal | None = None
 
     @property
     def average_value(self) -> Decimal | None:
@@ -86,6 +99,26 @@ class MessageStats(_Model):
     sent_by_channel: dict[str, int] = Field(default_factory=dict)
     # When the latest marketing messages went out, per channel (the frequency cap's memory).
     recent_marketing: dict[str, list[datetime]] = Field(default_factory=dict)
+
+
+class OnsiteStats(_Model):
+    """What the browser snippet reported: page views, and the on-site messages shown (the
+    server-side frequency limit; see domain.onsite)."""
+
+    page_views: int = 0
+    shown_at: list[datetime] = Field(default_factory=list)
+    last_shown_by_kind: dict[str, datetime] = Field(default_factory=dict)
+
+
+class ProfileValue(_Model):
+    """What the weekly value fit (services.valuation) made of this customer."""
+
+    scored_at: datetime
+    rfm: str  # recency, frequency and monetary scores, 1 to 5 each: "545"
+    segment: str  # champions, loyal, ..., lost (domain.value.rfm)
+    probability_alive: float | None = None
+    expected_purchases: float | None = None  # in the shop's value horizon
+    predicted_value: Decimal | None = None  # revenue in that horizon, discounted
 
 
 class Profile(_Model):
@@ -110,9 +143,16 @@ class Profile(_Model):
     cart: Cart | None = None
     cart_closed_at: datetime | None = None
     messages: MessageStats = Field(default_factory=MessageStats)
+    onsite: OnsiteStats = Field(default_factory=OnsiteStats)
     # The last activity the win-back timer was set for (see domain.timers).
     reactivation_armed_for: datetime | None = None
     event_count: int = 0
+    value: ProfileValue | None = None
+    # Merging (domain.merging): the profiles absorbed into this one (so each is absorbed once),
+    # the other user ids it now answers to, and, on an absorbed profile, where it went.
+    merged_from: list[str] = Field(default_factory=list)
+    other_user_ids: list[str] = Field(default_factory=list)
+    merged_into: str | None = None
     # Short digests of the last events applied: lets a retry of an event whose run stopped
     # half-way see that the profile already has it (see services.processing).
     recent_messages: list[str] = Field(default_factory=list)
@@ -123,4 +163,8 @@ class Profile(_Model):
 
     def derived(self) -> dict[str, Any]:
         """Values computed from the counters, stored beside them for readers of the table."""
-        return {"average_order_value": self.orders.average_value}
+        return {
+            "average_order_value": self.orders.average_value,
+            # What the customer has brought in so far (historical customer value).
+            "historical_value": self.orders.revenue,
+        }

@@ -47,6 +47,22 @@ class ShopSettings(BaseModel):
     sms_daily_limit: int = Field(default=500, ge=0, le=1_000_000)
     push_icon_url: str | None = None
 
+    # The browser snippet (docs/browser.md). When to offer push: "add_to_cart", "page_views:N"
+    # or "never"; never on a visitor's first page view, and only after a click on our own
+    # soft prompt. A "Not now" or a refusal is not asked again for the cooldown.
+    push_prompt_after: str = Field(
+        default="add_to_cart", pattern=r"^(add_to_cart|never|page_views:[1-9][0-9]{0,2})$"
+    )
+    push_prompt_cooldown_days: int = Field(default=30, ge=1, le=365)
+    # Send nothing from browsers that signal Do Not Track or Global Privacy Control.
+    respect_privacy_signals: bool = True
+    # On-site pop-ups (cart reminder on exit intent, sign-up offer), at most this many per
+    # visitor a day; the sign-up offer only with a `signup_url`, after that many page views.
+    onsite_messages: bool = True
+    onsite_max_per_day: int = Field(default=1, ge=0, le=20)
+    onsite_signup_after_page_views: int = Field(default=3, ge=1, le=1000)
+    signup_url: str | None = None
+
     @field_validator("channel_order")
     @classmethod
     def _known_channels(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -56,6 +72,14 @@ class ShopSettings(BaseModel):
             unknown = set(order) - set(CHANNELS)
             if unknown:
                 raise ValueError(f"channel_order.{kind}: unknown channel {sorted(unknown)[0]}")
+        return value
+
+    @field_validator("site_url", "push_icon_url", "signup_url")
+    @classmethod
+    def _web_links(cls, value: str | None) -> str | None:
+        """Links put in messages and pages: http(s) only (never `javascript:` or `data:`)."""
+        if value is not None and not value.lower().startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
         return value
 
     @field_validator("timezone")

@@ -21,10 +21,18 @@ from typing import Literal
 from comeback.adapters.deliveries import Deliveries
 from comeback.adapters.store import Store
 from comeback.domain.identity import EMAIL, identifiers_of, resolve
+from comeback.domain.merging import (
+    MAX_MERGE_HOPS,
+    absorbable,
+    answer_to,
+    identifiers_of_profile,
+    merge_profiles,
+    user_ids,
+)
 from comeback.domain.profiles import apply_event, new_profile
 from comeback.domain.push import PushSubscription
 from comeback.domain.push_events import PUSH_EVENTS, PUSH_SUBSCRIBED, endpoint_from
-from comeback.domain.timers import desired_timers, plan_timers
+from comeback.domain.timers import SWEEP_KINDS, TimerChange, desired_timers, plan_timers
 from comeback.errors import ConcurrentUpdate
 from comeback.jsonutil import loads
 from comeback.models.events import AcceptedEvent
@@ -61,6 +69,11 @@ class ReadAhead:
             for pid in profile_ids
             if (shop_id, pid) in self._profiles
         }
+
+    def remember_merged(self, profile: Profile, into: str) -> None:
+        self._profiles[(profile.shop_id, profile.profile_id)] = profile.model_copy(
+            update={"merged_into": into, "version": profile.version + 1}
+        )
 
     def remember(self, profile: Profile, identifiers: Iterable[str], message_id: str) -> None:
         shop_id = profile.shop_id
@@ -101,11 +114,18 @@ def process_event(
         if recorded:
             return "duplicate"
         profiles = reads.get_profiles(event.shop_id, links.values()) if links else {}
-        resolution = resolve(identifiers, links, {pid: p.user_id for pid, p in profiles.items()})
+        linked_to = dict(links)  # before following merges: which identifier led where
+        links, profiles, frozen = _follow_merges(store, event.shop_id, links, profiles)
+        # A trusted `alias` says the ids are one person: no profile is kept apart by its owner.
+        alias = message.type == "alias" and event.source == "server"
+        owners = {} if alias else {pid: user_ids(p) for pid, p in profiles.items()}
+        resolution = resolve(identifiers, links, owners)
         before = profiles.get(resolution.profile_id) if resolution.profile_id else None
         profile_id = resolution.profile_id or uuid.uuid4().hex
 
         if before is not None and digest in before.recent_messages:
+            absorbed = [f for f in frozen.values() if f.profile_id in before.merged_from]
+            _finish_merges(store, event.shop_id, profile_id, absorbed, now)
             _store_push_subscription(store, event, profile_id)
             store.finish_event(event, profile_id, desired_timers(before, settings), retention, now)
             return "repaired"
@@ -115,10 +135,17 @@ def process_event(
         if not trusted and before is not None and before.email:
             # A client may not attach another address to a profile that has one.
             new_links = tuple(i for i in new_links if not i.startswith(f"{EMAIL}:"))
+        losers = _to_absorb(before, profiles, frozen, linked_to, message.type) if trusted else []
+        if not all(store.freeze_profile(p, profile_id) for p in losers if p.merged_into is None):
+            continue  # one of them changed since it was read: read again
         base = before or new_profile(event.shop_id, profile_id, now)
+        for loser in losers:
+            base = merge_profiles(base, loser)
         after = apply_event(
             base, message, event.timestamp, identifiers, settings, now, trusted=trusted
         )
+        if alias and message.user_id:
+            answer_to(after, message.user_id)
         after.recent_messages = [*after.recent_messages, digest][-MAX_RECENT_MESSAGES:]
         timers = plan_timers(before, after, settings)
         adopting = before is None and resolution.profile_id is not None
@@ -138,13 +165,78 @@ def process_event(
             if before is None and not adopting:
                 _take_back_links(store, event.shop_id, profile_id, new_links, now)
             continue
+        _finish_merges(store, event.shop_id, profile_id, losers, now)
         _store_push_subscription(store, event, profile_id)
         store.finish_event(event, profile_id, timers, retention, now)
         if read_ahead is not None:
             mine = [i for i, linked in links.items() if linked == profile_id]
-            read_ahead.remember(after, [*mine, *new_links], event.message_id)
+            moved = [i for loser in losers for i in identifiers_of_profile(loser)]
+            read_ahead.remember(after, [*mine, *new_links, *moved], event.message_id)
+            for loser in losers:
+                read_ahead.remember_merged(loser, profile_id)
         return "applied"
     raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} attempts")
+
+
+def _follow_merges(
+    store: Store, shop_id: str, links: dict[str, str], profiles: dict[str, Profile]
+) -> tuple[dict[str, str], dict[str, Profile], dict[str, Profile]]:
+    """Links and profiles with every merged profile replaced by the one it merged into, and
+    the merged (frozen) profiles met on the way."""
+    frozen: dict[str, Profile] = {}
+    profiles = dict(profiles)
+    for _ in range(MAX_MERGE_HOPS):
+        pointing = {pid: p for pid, p in profiles.items() if p.merged_into}
+        if not pointing:
+            break
+        frozen.update(pointing)
+        targets = {str(p.merged_into) for p in pointing.values()} - set(profiles)
+        if targets:
+            profiles.update(store.get_profiles(shop_id, targets))
+        links = {
+            i: str(pointing[pid].merged_into) if pid in pointing else pid
+            for i, pid in links.items()
+        }
+        profiles = {pid: p for pid, p in profiles.items() if pid not in pointing}
+    return links, profiles, frozen
+
+
+def _to_absorb(
+    before: Profile | None,
+    profiles: dict[str, Profile],
+    frozen: dict[str, Profile],
+    linked_to: dict[str, str],
+    message_type: str,
+) -> list[Profile]:
+    """The other profiles this (trusted) event shows to be the same person as `before`."""
+    if before is None:
+        return []
+    candidates = {**profiles, **frozen}
+    return [
+        other
+        for pid, other in sorted(candidates.items())
+        if absorbable(
+            before,
+            other,
+            via={i.split(":", 1)[0] for i, linked in linked_to.items() if linked == pid},
+            explicit=message_type == "alias",
+        )
+    ]
+
+
+def _finish_merges(
+    store: Store, shop_id: str, profile_id: str, absorbed: list[Profile], now: datetime
+) -> None:
+    """After a merge is saved: the absorbed profiles' identifiers, browsers and timers move
+    to (or stop in favour of) the profile that absorbed them. Each step is idempotent, and a
+    reader that meets an old link follows the absorbed profile's pointer meanwhile."""
+    for loser in absorbed:
+        store.move_links(shop_id, loser.profile_id, profile_id, identifiers_of_profile(loser))
+        Deliveries(store).move_subscriptions(
+            shop_id, loser.profile_id, profile_id, loser.push_endpoints
+        )
+        stop = [TimerChange(kind, None) for kind in SWEEP_KINDS]
+        store.apply_timers(shop_id, loser.profile_id, stop, now)
 
 
 def _take_back_links(

@@ -20,6 +20,10 @@ class ShopKeys:
     secret_key: str  # private: for server-side APIs only
 
 
+def valid_shop_id(shop_id: str) -> bool:
+    return bool(_SHOP_ID.match(shop_id))
+
+
 def create_shop(
     store: Store, *, shop_id: str, name: str, settings: ShopSettings, now: datetime
 ) -> ShopKeys:
