@@ -12,7 +12,13 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from comeback.routes import ROUTES
-from comeback.settings import IntakeSettings, UnsubscribeSettings, WebhookSettings, WebSettings
+from comeback.settings import (
+    IntakeSettings,
+    PrivacySettings,
+    UnsubscribeSettings,
+    WebhookSettings,
+    WebSettings,
+)
 from constructs import Construct
 
 from infra.lambdas import LOG_RETENTION, ComebackFunction, FunctionDefaults, settings_environment
@@ -22,6 +28,8 @@ from infra.storage import Storage
 
 # API Gateway stops waiting for an integration after 30 s; both handlers answer within a second.
 HANDLER_TIMEOUT_SECONDS = 10
+# API Gateway's HTTP API waits at most 30 s for an integration.
+PRIVACY_TIMEOUT_SECONDS = 29
 # Stage-wide default limits per second; a shop's SDK sends events in batches.
 THROTTLE_RATE_LIMIT = 200
 THROTTLE_BURST_LIMIT = 400
@@ -59,6 +67,11 @@ NO_AUTHORIZER_REASONS = {
         "shoppers' browsers on the shop's pages, which hold no credentials: the scripts are "
         "public files, and the settings and on-site answers need the shop's public write key, "
         "read nothing personal out and change nothing (the function may only read the table)."
+    ),
+    "privacy": (
+        "Called by the shop's own backend, which authenticates with the shop's secret key (HTTP "
+        "Basic user name); the Lambda refuses the public write key and unknown keys before "
+        "reading anything, and only ever reads or erases that shop's people."
     ),
     "webhooks": (
         "Shop platforms (Shopify, WooCommerce) post webhooks with no AWS credentials or "
@@ -177,6 +190,21 @@ class Api(Construct):
         # Looks up write keys, shops and a visitor's profile; it writes nothing.
         storage.grant(storage.table, self.web)
 
+        # Privacy rights API: erasing a person is long-running work (a filtered scan for their
+        # raw events), so it gets the API's whole integration time.
+        self.privacy = ComebackFunction(
+            self,
+            "Privacy",
+            name="privacy",
+            defaults=defaults,
+            description="Reads, exports and erases a person's data (shop secret key only)",
+            timeout=Duration.seconds(PRIVACY_TIMEOUT_SECONDS),
+            environment=settings_environment(PrivacySettings, **storage.table_names),
+        )
+        # Finds everything about a person in both tables and deletes it.
+        storage.grant(storage.table, self.privacy, write=True)
+        storage.grant(storage.timers_table, self.privacy, write=True)
+
         self.webhook_secret = WebhookSecret(self, "WebhookSecret").secret
         self.webhooks = ComebackFunction(
             self,
@@ -237,6 +265,7 @@ class Api(Construct):
             "unsubscribe": self.unsubscribe,
             "webhooks": self.webhooks,
             "web": self.web,
+            "privacy": self.privacy,
         }
         routed = {route.function for route in ROUTES}
         if unknown := sorted(routed - set(handlers)):

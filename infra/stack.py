@@ -91,6 +91,7 @@ class ComebackStack(Stack):
             "webhooks": self.api.webhooks.function,
             "web": self.api.web.function,
             "valuation": self.valuation.handler.function,
+            "privacy": self.api.privacy.function,
         }
         self.monitoring = Monitoring(
             self,

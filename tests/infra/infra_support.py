@@ -17,6 +17,7 @@ FUNCTION_NAMES = (
     "webhooks",
     "web",
     "valuation",
+    "privacy",
 )
 PLACEHOLDER_HANDLER = "def handler(event, context):\n    return None\n"
 
@@ -35,6 +36,7 @@ TABLE_ACCESS: dict[str, dict[str, str]] = {
     "webhooks": {"table": READ_WRITE},
     "web": {"table": READ},
     "valuation": {"table": READ_WRITE},
+    "privacy": {"table": READ_WRITE, "timers_table": READ_WRITE},
 }
 
 

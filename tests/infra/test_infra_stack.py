@@ -80,6 +80,7 @@ FUNCTION_VARIABLES = {
     "webhooks": {"COMEBACK_EVENTS_QUEUE_URL", "COMEBACK_WEBHOOK_SECRET_ARN"},
     "web": set(),
     "valuation": set(),
+    "privacy": set(),
 }
 
 

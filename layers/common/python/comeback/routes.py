@@ -27,6 +27,10 @@ ROUTES: tuple[Route, ...] = (
     # Signed links in messages: tracked clicks, and one-click unsubscribe.
     Route("GET", "/v1/click", "unsubscribe"),
     Route("GET", "/v1/unsubscribe", "unsubscribe"),
+    # Privacy rights (the shop's secret key only): read, export, erase a person.
+    Route("GET", "/v1/privacy/profile", "privacy"),
+    Route("GET", "/v1/privacy/export", "privacy"),
+    Route("POST", "/v1/privacy/erase", "privacy"),
     Route("POST", "/v1/unsubscribe", "unsubscribe"),
     # The browser snippet: its script, the service worker the shop's root file imports, the
     # shop's public snippet settings, and the on-site message (if any) for a visitor.

@@ -95,6 +95,10 @@ class WebSettings(StoreSettings):
     )
 
 
+class PrivacySettings(StoreSettings):
+    """The privacy API: reads and deletes a person's items in both tables."""
+
+
 class ValuationSettings(StoreSettings):
     """The weekly value fit: how far ahead predicted value looks, and how it is discounted."""
 

@@ -28,7 +28,9 @@ HARD_BOUNCE = "hard_bounce"
 COMPLAINT = "complaint"
 # A stronger reason replaces a weaker one on record, never the reverse: someone who
 # complained stays a complainer even if their mailbox is later deleted.
-SEVERITY: dict[str, int] = {HARD_BOUNCE: 1, COMPLAINT: 2}
+# A person erased at their request (services.privacy): the one trace kept of them.
+ERASED = "erased"
+SEVERITY: dict[str, int] = {HARD_BOUNCE: 1, COMPLAINT: 2, ERASED: 3}
 
 # The SES message tags the sender puts on every email (SES `EmailTags`), read back here.
 SHOP_TAG = "shop"

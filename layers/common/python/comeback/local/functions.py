@@ -23,6 +23,7 @@ FUNCTION_NAMES = (
     "web",
     "webhooks",
     "valuation",
+    "privacy",
 )
 
 

@@ -119,8 +119,12 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
             now,
         )
         return "rearmed"
-    if isinstance(decision, sending.Skip) or profile is None:
-        reason = decision.reason if isinstance(decision, sending.Skip) else "profile_gone"
+    if profile is None:
+        # Erased (or never saved): leave nothing behind in the person's partition.
+        store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
+        return "skipped:profile_gone"
+    if isinstance(decision, sending.Skip):
+        reason = decision.reason
         store.record_skip(
             job.shop_id,
             job.profile_id,
