@@ -196,3 +196,32 @@ def test_two_events_merging_the_same_profiles_at_once_end_in_one(stack, shop):
     assert set(eve.cart.lines) == {"p0", "p1", "p2"}
     assert eve.event_count == 1 + 3 + 2  # nothing lost, nothing counted twice
     assert len(eve.merged_from) == 1
+
+
+def test_a_loyalty_card_or_device_id_finds_the_profile_and_privacy_finds_it_too(stack, shop):
+    stack.clock.set(START)
+    secret = shop.keys.secret_key
+    identify = {"userId": "gus", "traits": {"loyalty_card": "GC-100 200"}}
+    assert shop.post("/v1/identify", identify, key=secret)[0] == 200
+    stack.process_events()
+    # An in-store purchase, named by the card as the till reads it (and a one-off visit id)
+    order = {"order_id": "pos-1", "total": 9}
+    track = {
+        "anonymousId": "visit-81",
+        "event": "Order Completed",
+        "properties": order,
+        "context": {"traits": {"loyalty_card": "gc100200"}, "device": {"id": "app-9"}},
+    }
+    assert shop.post("/v1/track", track, key=secret)[0] == 200
+    stack.process_events()
+    gus = profile_of(stack, shop.shop_id, "gus")
+    assert gus.orders.count == 1 and "device:app-9" in gus.other_identifiers
+    for query in ({"loyaltyCard": "gc-100200"}, {"deviceId": "app-9"}):
+        status, body = shop_get_privacy(shop, query)
+        assert status == 200 and body["profile"]["profile_id"] == gus.profile_id
+
+
+def shop_get_privacy(shop, query):
+    from tests.e2e.test_privacy import privacy_get
+
+    return privacy_get(shop, "profile", shop.keys.secret_key, **query)

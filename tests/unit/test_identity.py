@@ -41,3 +41,25 @@ def test_email_finds_the_profile_of_a_person_on_a_new_device():
     )
     assert resolution.profile_id == "P1"
     assert resolution.new_links == ("anon:new",)
+
+
+def test_device_loyalty_card_and_shop_ids_are_identifiers_too():
+    ids = identifiers_of(
+        SegmentMessage.model_validate(
+            {
+                "type": "track",
+                "event": "Store Visit",
+                "anonymousId": "a1",
+                "context": {
+                    "device": {"id": "ios-7f3a"},
+                    "externalIds": [
+                        {"id": "991", "type": "CRM", "collection": "users"},
+                        {"id": "x", "type": "bad:type"},
+                        "junk",
+                    ],
+                    "traits": {"loyalty_card": "ab 12-345"},
+                },
+            }
+        )
+    )
+    assert ids == ["loyalty:AB12345", "ext:crm:991", "device:ios-7f3a", "anon:a1"]

@@ -148,3 +148,10 @@ def test_a_merged_profile_answers_to_every_user_id_and_identifier():
     message = SegmentMessage.model_validate({"type": "track", "userId": "ann-old", "event": "x"})
     chosen = resolve(identifiers_of(message), {"user:ann-old": "k1"}, {"k1": user_ids(merged)})
     assert chosen.profile_id == "k1"
+
+
+def test_a_loyalty_card_joins_two_known_people_and_a_device_id_does_not():
+    ann, bob = profile("k1", "ann"), profile("k2", "bob")
+    assert absorbable(ann, bob, via={"loyalty"})
+    assert absorbable(ann, bob, via={"ext"})
+    assert not absorbable(ann, bob, via={"device", "anon"})

@@ -22,10 +22,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from comeback.domain.identity import EMAIL, PHONE, USER
+from comeback.domain.identity import DEVICE_IDENTIFIERS, EMAIL, PHONE, USER
 from comeback.models.profile import (
     MAX_ANONYMOUS_IDS,
     MAX_MERGED_FROM,
+    MAX_OTHER_IDENTIFIERS,
     MAX_OTHER_USER_IDS,
     MAX_PUSH_SUBSCRIPTIONS,
     MAX_RECENT_MESSAGES,
@@ -39,8 +40,6 @@ from comeback.models.profile import (
     Profile,
 )
 
-# Identifier types strong enough to join two known people (a device is not).
-JOINING_IDENTIFIERS = frozenset({EMAIL, PHONE, USER})
 # How many merge pointers a reader follows before giving up (a chain longer than this would
 # mean a bug, never a loop: a profile only ever merges into one that has not merged).
 MAX_MERGE_HOPS = 5
@@ -69,7 +68,7 @@ def absorbable(
     mine, theirs = user_ids(winner), user_ids(other)
     if not mine or not theirs or mine & theirs:
         return True
-    return bool(set(via) & (JOINING_IDENTIFIERS - {USER}))
+    return bool(set(via) - DEVICE_IDENTIFIERS - {USER})
 
 
 def _union(first: Iterable[T], second: Iterable[T], limit: int) -> list[T]:
@@ -155,6 +154,9 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
         if u != merged.user_id
     ]
     merged.anonymous_ids = _union(winner.anonymous_ids, loser.anonymous_ids, MAX_ANONYMOUS_IDS)
+    merged.other_identifiers = _union(
+        winner.other_identifiers, loser.other_identifiers, MAX_OTHER_IDENTIFIERS
+    )
     merged.email = winner.email or loser.email
     merged.phone = winner.phone or loser.phone
     merged.timezone = winner.timezone or loser.timezone
@@ -205,5 +207,6 @@ def identifiers_of_profile(profile: Profile) -> list[str]:
         found.append(f"{EMAIL}:{profile.email}")
     if profile.phone:
         found.append(f"{PHONE}:{profile.phone}")
+    found += profile.other_identifiers
     found += [f"{ANONYMOUS}:{a}" for a in profile.anonymous_ids]
     return found

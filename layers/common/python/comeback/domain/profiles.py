@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from comeback.domain import commerce, consent, onsite
 from comeback.domain.contact import normalise_email
-from comeback.domain.identity import ANONYMOUS
+from comeback.domain.identity import ANONYMOUS, DEVICE, EXTERNAL, LOYALTY
 from comeback.domain.push_events import PUSH_EVENTS, PUSH_SUBSCRIBED, endpoint_from
 from comeback.domain.quiet_hours import zone
 from comeback.errors import InvalidInput
@@ -26,6 +26,7 @@ from comeback.models.events import SegmentMessage
 from comeback.models.profile import (
     MAX_ANONYMOUS_IDS,
     MAX_CART_LINES,
+    MAX_OTHER_IDENTIFIERS,
     MAX_PUSH_SUBSCRIPTIONS,
     MAX_RECENT_ORDER_IDS,
     MAX_TRAIT_BYTES,
@@ -38,7 +39,9 @@ from comeback.models.profile import (
 )
 from comeback.models.shop import ShopSettings
 
-_IDENTITY_TRAITS = frozenset({"email", "phone", "timezone", "consent"})
+_IDENTITY_TRAITS = frozenset(
+    {"email", "phone", "timezone", "consent", "loyalty_card", "loyaltyCard"}
+)
 PUSH_CONSENT_SOURCE = "push_subscription"
 MAX_URL_LENGTH = 2048
 
@@ -141,11 +144,16 @@ def _note_identifiers(profile: Profile, message: SegmentMessage, identifiers: li
     if message.user_id and not profile.user_id:
         profile.user_id = message.user_id
     for identifier in identifiers:
-        if identifier.startswith(f"{ANONYMOUS}:"):
+        kind = identifier.split(":", 1)[0]
+        if kind == ANONYMOUS:
             anonymous = identifier.split(":", 1)[1]
             if anonymous in profile.anonymous_ids:
                 continue
             profile.anonymous_ids = [*profile.anonymous_ids, anonymous][-MAX_ANONYMOUS_IDS:]
+        elif kind in (DEVICE, LOYALTY, EXTERNAL) and identifier not in profile.other_identifiers:
+            profile.other_identifiers = [*profile.other_identifiers, identifier][
+                -MAX_OTHER_IDENTIFIERS:
+            ]
 
 
 def _note_activity(profile: Profile, timestamp: datetime) -> None:
