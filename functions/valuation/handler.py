@@ -6,6 +6,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comeback import wiring
 from comeback.adapters.valuations import Valuations
+from comeback.domain.timers import TimerChange
 from comeback.observability import logger, metrics
 from comeback.services.valuation import revalue_shop
 from comeback.settings import ValuationSettings, load
@@ -19,13 +20,22 @@ def handler(event: dict, context: LambdaContext) -> dict:
     valuations = Valuations(wiring.client("dynamodb"), settings.table_name)
     shop_ids = [event["shop_id"]] if event.get("shop_id") else store.list_shop_ids()
     results = []
+    now = wiring.clock().now()
     for shop_id in shop_ids:
+        shop = wiring.shop(settings, shop_id)
+        threshold = shop.settings.reactivation_p_alive_below if shop else None
+
+        def arm_winback(profile_id: str, change: TimerChange, shop_id: str = shop_id) -> None:
+            store.apply_timers(shop_id, profile_id, [change], now)
+
         result = revalue_shop(
             valuations,
             shop_id,
-            wiring.clock().now(),
+            now,
             horizon_weeks=settings.value_horizon_weeks,
             discount_rate_per_week=settings.value_discount_rate_per_week,
+            reactivate_below=threshold,
+            arm_winback=arm_winback if threshold is not None else None,
         )
         logger.info(
             "shop valued",

@@ -4,8 +4,10 @@ run, every buyer scored on their profile, and a profile changed meanwhile left f
 import random
 from datetime import timedelta
 
+import pytest
 from comeback import wiring
 from comeback.adapters.valuations import Valuations
+from comeback.clock import iso
 from comeback.domain.value.scoring import MIN_REPEAT_BUYERS
 
 from tests.conftest import START, make_shop
@@ -89,7 +91,8 @@ def test_a_profile_changed_after_the_read_keeps_its_new_data(stack):
     assert status == 200
     stack.process_events()
     valuations = Valuations(wiring.client("dynamodb"), stack.aws.table_name)
-    [(profile_id, version, _)] = list(valuations.buyers(shop.shop_id))
+    [buyer] = list(valuations.buyers(shop.shop_id))
+    profile_id, version = buyer.profile_id, buyer.version
     # Another order lands between the fit's read and its write.
     shop.post(
         "/v1/track", order("solo", 2, 50, START + timedelta(days=20)), key=shop.keys.secret_key
@@ -101,3 +104,65 @@ def test_a_profile_changed_after_the_read_keeps_its_new_data(stack):
     assert valuations.set_value(shop.shop_id, profile_id, version, stale) is False
     profile = profile_of(stack, shop.shop_id, "solo")
     assert profile.value is None and profile.orders.count == 3
+
+
+def test_a_p_alive_threshold_moves_repeat_buyers_winbacks(stack):
+    from comeback.domain.timers import MIN_QUIET_FOR_WINBACK, REACTIVATION
+    from comeback.domain.value import bgnbd
+    from comeback.domain.value.bgnbd import BgNbdParams
+
+    shop = make_shop(stack, reactivation_p_alive_below=0.5)
+    draw = random.Random(11)
+    batch = []
+    for n in range(60):
+        rate, dropout = draw.gammavariate(0.5, 1 / 2), draw.betavariate(0.8, 2.4)
+        at, k = START + timedelta(days=n % 30), 0
+        while at < START + timedelta(weeks=39) and k < 8:
+            batch.append(order(f"p{n}", k, 20, at))
+            if k and draw.random() < dropout:
+                break
+            at, k = at + timedelta(weeks=draw.expovariate(rate)), k + 1
+    stack.clock.set(START + timedelta(weeks=40))
+    assert shop.post("/v1/batch", {"batch": batch}, key=shop.keys.secret_key)[0] == 200
+    stack.process_events()
+    stack.functions["valuation"].invoke({"shop_id": shop.shop_id})
+
+    model = Valuations(wiring.client("dynamodb"), stack.aws.table_name).get_model(shop.shop_id)
+    params = BgNbdParams(**{k: float(v) for k, v in model["bgnbd"].items()})
+    repeaters = [
+        p
+        for p in (profile_of(stack, shop.shop_id, f"p{n}") for n in range(60))
+        if p.orders.occasions and p.orders.occasions > 1
+    ]
+    assert repeaters
+    for profile in repeaters:
+        when = profile.value.reactivate_at
+        assert when is not None
+        weeks = (when - datetime_at_day(profile.orders.first_at)).total_seconds() / 86400 / 7
+        x = profile.orders.occasions - 1
+        t_x = (profile.orders.last_at.date() - profile.orders.first_at.date()).days / 7
+        if weeks > t_x + 1e-6:
+            assert bgnbd.probability_alive(params, x, t_x, weeks) == pytest.approx(0.5)
+        timer = timer_of(stack, shop, profile)
+        assert timer["timer"] == REACTIVATION
+        expected = max(when, profile.last_activity_at + MIN_QUIET_FOR_WINBACK)
+        assert timer["due_at"] == iso(expected)
+
+
+def datetime_at_day(moment):
+    from datetime import UTC, datetime, time
+
+    return datetime.combine(moment.date(), time(), tzinfo=UTC)
+
+
+def timer_of(stack, shop, profile):
+    from comeback import keys
+    from comeback.adapters.dynamo_types import from_item, to_item
+
+    answer = stack.aws.client("dynamodb").get_item(
+        TableName=stack.aws.timers_table_name,
+        Key=to_item(
+            {"pk": keys.profile_pk(shop.shop_id, profile.profile_id), "sk": "TIMER#reactivation"}
+        ),
+    )
+    return from_item(answer["Item"])

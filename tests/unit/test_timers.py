@@ -57,3 +57,27 @@ def test_visitors_who_never_ordered_get_no_win_back():
     after = before.model_copy(deep=True)
     after.last_activity_at = T0
     assert plan_timers(before, after, SETTINGS) == []
+
+
+def test_a_p_alive_win_back_goes_when_the_model_says_not_within_a_week_of_activity():
+    from datetime import UTC, datetime, timedelta
+
+    from comeback.domain.profiles import new_profile
+    from comeback.domain.timers import reactivation_due
+    from comeback.models.profile import OrderStats, ProfileValue
+    from comeback.models.shop import ShopSettings
+
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    profile = new_profile("s", "p", t0)
+    profile.orders = OrderStats(count=3, first_at=t0, last_at=t0 + timedelta(days=20))
+    profile.last_activity_at = t0 + timedelta(days=20)
+    profile.value = ProfileValue(
+        scored_at=t0, rfm="444", segment="loyal", reactivate_at=t0 + timedelta(days=50)
+    )
+    days_rule, p_alive_rule = ShopSettings(), ShopSettings(reactivation_p_alive_below=0.5)
+    assert reactivation_due(profile, days_rule)[0] == t0 + timedelta(days=110)
+    assert reactivation_due(profile, p_alive_rule)[0] == t0 + timedelta(days=50)
+    profile.last_activity_at = t0 + timedelta(days=48)  # browsing just before
+    assert reactivation_due(profile, p_alive_rule)[0] == t0 + timedelta(days=55)
+    profile.value = None  # not scored yet: the quiet-days rule
+    assert reactivation_due(profile, p_alive_rule)[0] == t0 + timedelta(days=138)

@@ -259,3 +259,17 @@ def test_positive_minimisation_works_on_the_log_scale():
 def test_the_minimiser_gives_up_loudly():
     with pytest.raises(FitError):
         minimise(lambda v: v[0] ** 2, [3.0], lower=[-5], upper=[5], max_evaluations=5)
+
+
+def test_alive_until_is_where_p_alive_crosses_the_threshold():
+    params = PUBLISHED_BGNBD
+    for x, t_x, threshold in ((2, 30.43, 0.5), (1, 5.0, 0.3), (7, 38.0, 0.8)):
+        age = bgnbd.alive_until(params, x, t_x, threshold)
+        assert age is not None and age >= t_x
+        if age > t_x:
+            assert bgnbd.probability_alive(params, x, t_x, age) == pytest.approx(threshold)
+            assert bgnbd.probability_alive(params, x, t_x, age * 0.99 + t_x * 0.01) > threshold
+    # Without a repeat purchase the model never says they left
+    assert bgnbd.alive_until(params, 0, 0.0, 0.5) is None
+    with pytest.raises(ValueError):
+        bgnbd.alive_until(params, 2, 30.0, 1.5)

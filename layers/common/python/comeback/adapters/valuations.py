@@ -4,19 +4,31 @@ fitted model (one item) and each customer's scores (one attribute of their profi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from comeback import keys
 from comeback.adapters.dynamo_types import from_item, to_item, to_value
+from comeback.clock import parse_iso
 from comeback.domain.value.scoring import OrderCounters, ShopValueModel
 from comeback.models.profile import OrderStats, ProfileValue
 
 VALUE_MODEL_SK = "VALUE_MODEL"
+
+
+@dataclass(frozen=True)
+class Buyer:
+    profile_id: str
+    version: int
+    orders: OrderCounters
+    last_activity_at: datetime
+
+
 # What the fit reads of a profile: its order counters and its version (for the write back).
-_PROJECTION = "profile_id, version, orders"
+_PROJECTION = "profile_id, version, orders, last_activity_at"
 
 
 class Valuations:
@@ -24,8 +36,9 @@ class Valuations:
         self._client = client
         self._table = table_name
 
-    def buyers(self, shop_id: str) -> Iterator[tuple[str, int, OrderCounters]]:
-        """(profile id, version, order counters) of every profile of the shop with an order.
+    def buyers(self, shop_id: str) -> Iterator[Buyer]:
+        """Every profile of the shop with an order: its id, version, order counters and last
+        activity.
 
         A Scan of the table, filtered to the shop's profiles: a weekly job reads each item
         once (DynamoDB charges for what a scan reads, filtered or not; see docs)."""
@@ -48,7 +61,7 @@ class Valuations:
                 stats = OrderStats.model_validate(values["orders"])
                 if not stats.count or stats.first_at is None or stats.last_at is None:
                     continue
-                yield (
+                yield Buyer(
                     values["profile_id"],
                     int(values["version"]),
                     OrderCounters(
@@ -59,6 +72,9 @@ class Valuations:
                         occasions=stats.occasions,
                         first_day_revenue=stats.first_day_revenue,
                     ),
+                    parse_iso(values["last_activity_at"])
+                    if values.get("last_activity_at")
+                    else stats.last_at,
                 )
             if "LastEvaluatedKey" not in page:
                 return

@@ -35,17 +35,31 @@ def cart_due(profile: Profile, settings: ShopSettings) -> tuple[datetime, str] |
     if profile.cart is None or not profile.cart.lines:
         return None
     reminded = profile.messages.last_by_kind.get(CART_RECOVERY)
-    if reminded is not None and reminded >= profile.cart.updated_at:
+    if reminded is not None and reminded > profile.cart.updated_at:
         return None  # already reminded of this cart (say on a profile merged into this one)
     delay = timedelta(minutes=settings.cart_reminder_delay_minutes)
     return profile.cart.updated_at + delay, iso(profile.cart.updated_at)
 
 
+# Under the P(alive) rule, a win-back never goes this soon after any activity.
+MIN_QUIET_FOR_WINBACK = timedelta(days=7)
+
+
+def winback_due(reactivate_at: datetime, last_activity_at: datetime) -> datetime:
+    """When a P(alive) win-back falls due: when the model says so, and not within a week of
+    anything the person did."""
+    return max(reactivate_at, last_activity_at + MIN_QUIET_FOR_WINBACK)
+
+
 def reactivation_due(profile: Profile, settings: ShopSettings) -> tuple[datetime, str] | None:
     if profile.orders.count == 0 or profile.last_activity_at is None:
         return None
+    subject = iso(profile.last_activity_at)
+    predicted = profile.value.reactivate_at if profile.value else None
+    if settings.reactivation_p_alive_below is not None and predicted is not None:
+        return winback_due(predicted, profile.last_activity_at), subject
     lapse = timedelta(days=settings.reactivation_after_days)
-    return profile.last_activity_at + lapse, iso(profile.last_activity_at)
+    return profile.last_activity_at + lapse, subject
 
 
 def timer_changes(

@@ -12,6 +12,7 @@ Channel = Literal["email", "sms", "push"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "push")
 
 MAX_ANONYMOUS_IDS = 10
+MAX_OTHER_IDENTIFIERS = 20
 MAX_RECENT_ORDER_IDS = 20
 MAX_RECENT_MESSAGES = 20
 MAX_CART_LINES = 50
@@ -119,6 +120,8 @@ class ProfileValue(_Model):
     probability_alive: float | None = None
     expected_purchases: float | None = None  # in the shop's value horizon
     predicted_value: Decimal | None = None  # revenue in that horizon, discounted
+    # When P(alive) falls below the shop's `reactivation_p_alive_below` (if it has one).
+    reactivate_at: datetime | None = None
 
 
 class Profile(_Model):
@@ -129,6 +132,8 @@ class Profile(_Model):
     updated_at: datetime
     user_id: str | None = None
     anonymous_ids: list[str] = Field(default_factory=list)
+    # Other identifiers that lead here (`device:…`, `loyalty:…`, `ext:<type>:…`), newest last.
+    other_identifiers: list[str] = Field(default_factory=list)
     email: str | None = None
     phone: str | None = None  # E.164
     timezone: str | None = None  # IANA name, e.g. Europe/Berlin

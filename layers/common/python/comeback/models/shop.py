@@ -19,6 +19,10 @@ class ShopSettings(BaseModel):
 
     cart_reminder_delay_minutes: int = Field(default=60, ge=5, le=60 * 24 * 14)
     reactivation_after_days: int = Field(default=90, ge=1, le=3650)
+    # Win back repeat customers when their probability of being alive (BG/NBD, weekly value
+    # fit) falls below this, rather than after `reactivation_after_days`; one-time buyers and
+    # shops without a fitted model keep the quiet-days rule.
+    reactivation_p_alive_below: float | None = Field(default=None, gt=0, lt=1)
     currency: str = Field(default="USD", min_length=3, max_length=3)
     from_address: str | None = None
     from_name: str | None = None

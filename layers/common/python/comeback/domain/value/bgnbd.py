@@ -96,6 +96,23 @@ def probability_alive(params: BgNbdParams, x: int, t_x: float, T: float) -> floa
     return 1.0 / (1.0 + math.exp(log_odds))
 
 
+def alive_until(params: BgNbdParams, x: int, t_x: float, threshold: float) -> float | None:
+    """The age T at which a customer who buys nothing more falls below `threshold` P(alive):
+    eq. 13 solved for T, (alpha + t_x) e^((ln((1 - p)/p) - ln a + ln(b + x - 1)) / (r + x))
+    - alpha, never before their last purchase. None without a repeat purchase (they stay
+    alive in the model: another rule must decide when they have lapsed)."""
+    if not 0 < threshold < 1:
+        raise ValueError("threshold must be between 0 and 1")
+    _check_history(x, t_x, t_x)
+    if x == 0:
+        return None
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    exponent = (math.log((1 - threshold) / threshold) - math.log(a) + math.log(b + x - 1)) / (r + x)
+    if exponent > 700:  # never within any horizon worth a timer
+        return math.inf
+    return max((alpha + t_x) * math.exp(exponent) - alpha, t_x)
+
+
 def conditional_expected_purchases(
     params: BgNbdParams,
     t: float,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from comeback.domain.value import bgnbd, gamma_gamma
@@ -27,6 +27,8 @@ MIN_REPEAT_BUYERS = 20
 # dropout probabilities or spending apart), it is refitted with this ridge on log-parameters.
 SMALL_SHOP_PENALTY = 0.001
 EDGE = 1e5
+# A P(alive) win-back further away than this is no win-back (ten years).
+MAX_REACTIVATION_WEEKS = 520
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class CustomerValue:
     probability_alive: float | None
     expected_purchases: float | None
     predicted_value: Decimal | None
+    # When P(alive) falls below the shop's win-back threshold if they buy nothing more.
+    reactivate_at: datetime | None = None
 
 
 def _weeks(days: int) -> float:
@@ -124,6 +128,7 @@ def value_of(
     *,
     horizon_weeks: int,
     discount_rate_per_week: float,
+    reactivate_below: float | None = None,
 ) -> CustomerValue:
     rfm = score(_buyer(orders), model.cuts, now.date())
     if model.bgnbd is None or model.gamma_gamma is None:
@@ -135,10 +140,17 @@ def value_of(
     predicted = gamma_gamma.lifetime_value(
         model.bgnbd, model.gamma_gamma, summary, horizon_weeks, discount_rate_per_week
     )
+    reactivate_at = None
+    if reactivate_below is not None:
+        weeks = bgnbd.alive_until(model.bgnbd, x, t_x, reactivate_below)
+        if weeks is not None and weeks < MAX_REACTIVATION_WEEKS:
+            first_day = datetime.combine(orders.first_at.date(), time(), tzinfo=UTC)
+            reactivate_at = first_day + timedelta(days=weeks * WEEK_DAYS)
     return CustomerValue(
         rfm=rfm.code,
         segment=rfm.segment,
         probability_alive=round(alive, 4),
         expected_purchases=round(expected, 4),
         predicted_value=Decimal(str(round(predicted, 2))),
+        reactivate_at=reactivate_at,
     )
