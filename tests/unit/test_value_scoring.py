@@ -100,6 +100,8 @@ def test_customer_scores(profiles):
     first = values["4"]
     assert first.expected_purchases == pytest.approx(1.226, abs=5e-4)
     assert 0 < first.probability_alive < 1 and first.predicted_value > 0
+    # Three purchase days in 38.86 weeks since the first: 4.01 a year
+    assert first.purchases_per_year == pytest.approx(3 / 38.857 * 52, abs=0.01)
     # Recent regulars are worth far more than customers who bought little long ago.
     regulars = [v for v in values.values() if v.segment == "champions"]
     lost = [v for v in values.values() if v.segment == "lost"]

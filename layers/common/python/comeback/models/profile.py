@@ -122,6 +122,7 @@ class ProfileValue(_Model):
     predicted_value: Decimal | None = None  # revenue in that horizon, discounted
     # When P(alive) falls below the shop's `reactivation_p_alive_below` (if it has one).
     reactivate_at: datetime | None = None
+    purchases_per_year: float | None = None  # since the first purchase
 
 
 class Profile(_Model):

@@ -60,6 +60,7 @@ def revalue_shop(
             expected_purchases=found.expected_purchases,
             predicted_value=found.predicted_value,
             reactivate_at=found.reactivate_at,
+            purchases_per_year=found.purchases_per_year,
         )
         if not valuations.set_value(shop_id, buyer.profile_id, buyer.version, value):
             changed += 1

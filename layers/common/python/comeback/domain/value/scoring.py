@@ -66,6 +66,8 @@ class CustomerValue:
     predicted_value: Decimal | None
     # When P(alive) falls below the shop's win-back threshold if they buy nothing more.
     reactivate_at: datetime | None = None
+    # Purchase occasions a year since the first one (historical purchase frequency).
+    purchases_per_year: float | None = None
 
 
 def _weeks(days: int) -> float:
@@ -131,9 +133,11 @@ def value_of(
     reactivate_below: float | None = None,
 ) -> CustomerValue:
     rfm = score(_buyer(orders), model.cuts, now.date())
-    if model.bgnbd is None or model.gamma_gamma is None:
-        return CustomerValue(rfm.code, rfm.segment, None, None, None)
     summary = summary_of(orders, now)
+    # Over at least four weeks: a first-week buyer is not buying 52 times a year.
+    per_year = round((summary.frequency + 1) / max(summary.age, 4.0) * 52, 2)
+    if model.bgnbd is None or model.gamma_gamma is None:
+        return CustomerValue(rfm.code, rfm.segment, None, None, None, None, per_year)
     x, t_x, age = summary.frequency, summary.recency, summary.age
     alive = bgnbd.probability_alive(model.bgnbd, x, t_x, age)
     expected = bgnbd.conditional_expected_purchases(model.bgnbd, horizon_weeks, x, t_x, age)
@@ -153,4 +157,5 @@ def value_of(
         expected_purchases=round(expected, 4),
         predicted_value=Decimal(str(round(predicted, 2))),
         reactivate_at=reactivate_at,
+        purchases_per_year=per_year,
     )
