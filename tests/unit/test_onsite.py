@@ -151,3 +151,9 @@ def test_shop_links_are_web_links_only():
         with pytest.raises(ValidationError, match="http"):
             ShopSettings(**{field: "javascript:alert(1)"})
         assert getattr(ShopSettings(**{field: "https://shop.example.com/x"}), field)
+    assert ShopSettings(push_icon_url="/icon.png", signup_url="/join").signup_url == "/join"
+    for bad in ("//evil.example/x", "data:text/html,x"):
+        with pytest.raises(ValidationError):
+            ShopSettings(signup_url=bad)
+    with pytest.raises(ValidationError):
+        ShopSettings(site_url="/relative")

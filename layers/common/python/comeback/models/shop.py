@@ -78,12 +78,24 @@ class ShopSettings(BaseModel):
                 raise ValueError(f"channel_order.{kind}: unknown channel {sorted(unknown)[0]}")
         return value
 
-    @field_validator("site_url", "push_icon_url", "signup_url")
+    @field_validator("site_url")
     @classmethod
-    def _web_links(cls, value: str | None) -> str | None:
-        """Links put in messages and pages: http(s) only (never `javascript:` or `data:`)."""
+    def _site_link(cls, value: str | None) -> str | None:
+        """Put in messages as the shop's address: an absolute http(s) URL."""
         if value is not None and not value.lower().startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("push_icon_url", "signup_url")
+    @classmethod
+    def _page_links(cls, value: str | None) -> str | None:
+        """Used on the shop's own pages: an http(s) URL or a path on the shop's site (never
+        `javascript:`, `data:` or a protocol-relative `//host`)."""
+        if value is None:
+            return value
+        relative = value.startswith("/") and not value.startswith("//")
+        if not relative and not value.lower().startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL or a path starting with /")
         return value
 
     @field_validator("timezone")
