@@ -15,6 +15,7 @@ from comeback.routes import ROUTES
 from comeback.settings import (
     IntakeSettings,
     PrivacySettings,
+    ReportingSettings,
     UnsubscribeSettings,
     WebhookSettings,
     WebSettings,
@@ -73,11 +74,19 @@ NO_AUTHORIZER_REASONS = {
         "Basic user name); the Lambda refuses the public write key and unknown keys before "
         "reading anything, and only ever reads or erases that shop's people."
     ),
+    "reporting": (
+        "Called by the shop's own backend or its owner's tools, which authenticate with the "
+        "shop's secret key (HTTP Basic user name); the Lambda refuses the public write key and "
+        "unknown keys before reading anything, only reads, and only that shop's items."
+    ),
     "webhooks": (
         "Shop platforms (Shopify, WooCommerce) post webhooks with no AWS credentials or "
         "tokens: each delivery carries the platform's HMAC-SHA256 signature of the raw body, "
         "made with the shop's webhook secret (in Secrets Manager), which the Lambda verifies "
-        "in constant time before anything is stored; unsigned or forged deliveries get 401."
+        "in constant time before anything is stored; unsigned or forged deliveries get 401. "
+        "Its product API (POST /v1/products) is called by the shop's own backend with the "
+        "shop's secret key (HTTP Basic user name); the public write key and unknown keys are "
+        "refused before anything is stored."
     ),
 }
 
@@ -134,6 +143,7 @@ class Api(Construct):
         *,
         storage: Storage,
         events: WorkQueue,
+        send: WorkQueue,
         signing_secret: secretsmanager.ISecret,
         vapid_secret: secretsmanager.ISecret,
         defaults: FunctionDefaults,
@@ -205,24 +215,42 @@ class Api(Construct):
         storage.grant(storage.table, self.privacy, write=True)
         storage.grant(storage.timers_table, self.privacy, write=True)
 
+        # Shop KPIs: one filtered scan of the table per report, so it gets the API's whole
+        # integration time too.
+        self.reporting = ComebackFunction(
+            self,
+            "Reporting",
+            name="reporting",
+            defaults=defaults,
+            description="Computes a shop's KPIs over a date range (shop secret key only)",
+            timeout=Duration.seconds(PRIVACY_TIMEOUT_SECONDS),
+            environment=settings_environment(ReportingSettings, **storage.table_names),
+        )
+        # Reads keys, the shop, its profiles, send records and raw events; writes nothing.
+        storage.grant(storage.table, self.reporting)
+
         self.webhook_secret = WebhookSecret(self, "WebhookSecret").secret
         self.webhooks = ComebackFunction(
             self,
             "Webhooks",
             name="webhooks",
             defaults=defaults,
-            description="Verifies Shopify and WooCommerce webhooks and enqueues their events",
+            description="Verifies Shopify and WooCommerce webhooks, takes product updates "
+            "and queues their events and product alerts",
             timeout=timeout,
             environment=settings_environment(
                 WebhookSettings,
                 **storage.table_names,
                 events_queue_url=events.queue.queue_url,
+                send_queue_url=send.queue.queue_url,
                 webhook_secret_arn=self.webhook_secret.secret_arn,
             ),
         )
         # Looks up shops and writes catalogue products; it touches no timer.
         storage.grant(storage.table, self.webhooks, write=True)
         events.queue.grant_send_messages(self.webhooks.function)
+        # A product change worth it puts one alert job per watcher on the send queue.
+        send.queue.grant_send_messages(self.webhooks.function)
         self.webhook_secret.grant_read(self.webhooks.function)
 
         self.http_api = apigwv2.HttpApi(
@@ -266,6 +294,7 @@ class Api(Construct):
             "webhooks": self.webhooks,
             "web": self.web,
             "privacy": self.privacy,
+            "reporting": self.reporting,
         }
         routed = {route.function for route in ROUTES}
         if unknown := sorted(routed - set(handlers)):

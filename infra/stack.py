@@ -53,6 +53,7 @@ class ComebackStack(Stack):
             "Api",
             storage=self.storage,
             events=self.queues.events,
+            send=self.queues.send,
             signing_secret=self.signing_key.secret,
             vapid_secret=self.vapid_key.secret,
             defaults=defaults,
@@ -92,6 +93,7 @@ class ComebackStack(Stack):
             "web": self.api.web.function,
             "valuation": self.valuation.handler.function,
             "privacy": self.api.privacy.function,
+            "reporting": self.api.reporting.function,
         }
         self.monitoring = Monitoring(
             self,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from comeback.domain.alerts import ALERT_KINDS
 from comeback.domain.timers import CART_RECOVERY, REACTIVATION, SWEEP_KINDS
 from comeback.settings import SweepSettings
 from constructs import Construct
@@ -29,6 +30,8 @@ class Sweep:
 SWEEPS: tuple[Sweep, ...] = (
     Sweep(name=CART_RECOVERY, every_minutes=5),
     Sweep(name=REACTIVATION, every_minutes=60),
+    # Product alerts held back over someone's quiet hours go out soon after they end.
+    *(Sweep(name=kind, every_minutes=15) for kind in ALERT_KINDS),
 )
 
 # Shorter than the most frequent schedule, so one run ends before the next begins.

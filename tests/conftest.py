@@ -85,6 +85,31 @@ def make_shop(stack, at=START, **settings) -> ShopClient:
     return ShopClient(keys=keys, api_url=stack.api.url)
 
 
+@pytest.fixture(autouse=True)
+def _retire_shops_after_test(request):
+    """Sweeps visit every registered shop on each run (a real stack serves a handful); this
+    session's stack would otherwise gather one shop per test and sweep them all at every
+    tick. After each test that used the stack, its shops leave the registry (their data
+    stays, unswept, as a shop would that nobody runs any more)."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    local = request.getfixturevalue("stack")
+    before = set(local.store().list_shop_ids())
+    yield
+    added = set(local.store().list_shop_ids()) - before
+    if added:
+        from comeback import keys
+        from comeback.adapters.dynamo_types import to_item
+
+        local.aws.client("dynamodb").update_item(
+            TableName=local.aws.table_name,
+            Key=to_item({"pk": keys.SHOP_REGISTRY_PK, "sk": keys.SHOP_REGISTRY_PK}),
+            UpdateExpression="DELETE shop_ids :shops",
+            ExpressionAttributeValues={":shops": {"SS": sorted(added)}},
+        )
+
+
 @pytest.fixture
 def shop(stack):
     """A fresh shop for each test, so tests never see each other's data."""

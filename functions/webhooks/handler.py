@@ -1,6 +1,11 @@
-"""Shop platforms' webhooks: POST /v1/webhooks/shopify and /v1/webhooks/woocommerce, with
-`?shop=<shop_id>`. Verifies the platform's HMAC signature with the shop's webhook secret,
-maps the payload to tracking events (onto the events queue) and catalogue products."""
+"""What shops report from their platforms and backends:
+
+- POST /v1/webhooks/shopify and /v1/webhooks/woocommerce, with `?shop=<shop_id>`: verifies the
+  platform's HMAC signature with the shop's webhook secret, maps the payload to tracking events
+  (onto the events queue) and catalogue products;
+- POST /v1/products: the shop's backend reports products (its secret key only).
+
+A product change worth it alerts the product's watchers (message jobs onto the send queue)."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -8,10 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from comeback import wiring
 from comeback.adapters.catalogue import Catalogue
 from comeback.adapters.queues import QueuePublisher
+from comeback.adapters.watchers import Watchers
 from comeback.domain.intake import IntakePolicy
 from comeback.http import ApiRequest, guarded, json_response
 from comeback.observability import logger, metrics
-from comeback.services import webhooks
+from comeback.services import alerts, products, webhooks
 from comeback.settings import WebhookSettings, load
 
 
@@ -21,6 +27,22 @@ def handler(event: dict, context: LambdaContext) -> dict:
     settings = load(WebhookSettings)
     request = ApiRequest.from_event(event)
     platform = request.path.rstrip("/").rsplit("/", 1)[-1]
+    catalogue = Catalogue(wiring.client("dynamodb"), settings.table_name)
+    watchers = Watchers(wiring.client("dynamodb"), settings.table_name)
+    send_queue = QueuePublisher(wiring.client("sqs"), settings.send_queue_url)
+    now = wiring.clock().now()
+
+    def save_products(shop, items) -> int:
+        outcome = alerts.save_products(
+            shop=shop,
+            products=items,
+            catalogue=catalogue,
+            watchers=watchers,
+            publisher=send_queue,
+            now=now,
+        )
+        metrics.add_metric(name="ProductAlertsQueued", unit=MetricUnit.Count, value=outcome.queued)
+        return outcome.changed
 
     def receive() -> dict:
         outcome = webhooks.receive(
@@ -33,9 +55,10 @@ def handler(event: dict, context: LambdaContext) -> dict:
                 settings.webhook_secret_arn, shop_id, name
             ),
             publisher=QueuePublisher(wiring.client("sqs"), settings.events_queue_url),
-            catalogue=Catalogue(wiring.client("dynamodb"), settings.table_name),
-            received_at=wiring.clock().now(),
+            catalogue=catalogue,
+            received_at=now,
             policy_for=lambda shop: IntakePolicy(phone_region=shop.settings.default_phone_region),
+            save_products=save_products,
         )
         logger.info(
             "webhook received",
@@ -51,4 +74,32 @@ def handler(event: dict, context: LambdaContext) -> dict:
         )
         return json_response(outcome.status, outcome.body)
 
-    return guarded(receive)
+    def receive_products() -> dict:
+        shop_id, outcome, count = products.receive(
+            body=request.body,
+            authorization=request.headers.get("authorization"),
+            store=wiring.store(settings),
+            shop_for=lambda shop_id: wiring.shop(settings, shop_id),
+            catalogue=catalogue,
+            watchers=watchers,
+            publisher=send_queue,
+            received_at=now,
+        )
+        logger.info(
+            "products received",
+            shop_id=shop_id,
+            products=count,
+            changed=outcome.changed,
+            alerts=outcome.alerts,
+            alerts_queued=outcome.queued,
+        )
+        metrics.add_metric(name="ProductAlertsQueued", unit=MetricUnit.Count, value=outcome.queued)
+        body = {
+            "success": True,
+            "products": count,
+            "changed": outcome.changed,
+            "alerts_queued": outcome.queued,
+        }
+        return json_response(200, body)
+
+    return guarded(receive_products if platform == "products" else receive)

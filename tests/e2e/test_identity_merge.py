@@ -225,3 +225,37 @@ def shop_get_privacy(shop, query):
     from tests.e2e.test_privacy import privacy_get
 
     return privacy_get(shop, "profile", shop.keys.secret_key, **query)
+
+
+def test_a_new_account_with_a_known_email_joins_that_person(stack, shop):
+    stack.clock.set(START)
+    secret, email = shop.keys.secret_key, f"hal-{shop.shop_id}@example.com"
+    for user in ("hal", "hal-shop-account"):
+        identify = {"userId": user, "traits": {"email": email}}
+        assert shop.post("/v1/identify", identify, key=secret)[0] == 200
+        stack.process_events()
+    first, second = (
+        profile_of(stack, shop.shop_id, "hal"),
+        profile_of(stack, shop.shop_id, "hal-shop-account"),
+    )
+    assert first.profile_id == second.profile_id
+    assert len(live_profiles(stack, shop.shop_id)) == 1
+
+
+def test_a_browser_copy_of_the_backends_call_does_not_pre_empt_it(stack, shop):
+    stack.clock.set(START)
+    secret, email = shop.keys.secret_key, f"ida-{shop.shop_id}@example.com"
+    assert (
+        shop.post("/v1/identify", {"userId": "ida", "traits": {"email": email}}, key=secret)[0]
+        == 200
+    )
+    added = {"anonymousId": "ida-tab", "event": "Product Added", "properties": {"product_id": "p"}}
+    assert shop.post("/v1/track", added)[0] == 200
+    stack.process_events()
+    # The same body, with no messageId, from the browser and then from the backend
+    body = {"anonymousId": "ida-tab", "traits": {"email": email}}
+    assert shop.post("/v1/identify", body)[0] == 200
+    assert shop.post("/v1/identify", body, key=secret)[0] == 200
+    stack.process_events()
+    ida = profile_of(stack, shop.shop_id, "ida")
+    assert set(ida.cart.lines) == {"p"} and len(live_profiles(stack, shop.shop_id)) == 1

@@ -18,6 +18,7 @@ FUNCTION_NAMES = (
     "web",
     "valuation",
     "privacy",
+    "reporting",
 )
 PLACEHOLDER_HANDLER = "def handler(event, context):\n    return None\n"
 
@@ -37,6 +38,7 @@ TABLE_ACCESS: dict[str, dict[str, str]] = {
     "web": {"table": READ},
     "valuation": {"table": READ_WRITE},
     "privacy": {"table": READ_WRITE, "timers_table": READ_WRITE},
+    "reporting": {"table": READ},
 }
 
 

@@ -77,10 +77,15 @@ FUNCTION_VARIABLES = {
     },
     "unsubscribe": {"COMEBACK_SIGNING_SECRET_ARN"},
     "feedback": set(),
-    "webhooks": {"COMEBACK_EVENTS_QUEUE_URL", "COMEBACK_WEBHOOK_SECRET_ARN"},
+    "webhooks": {
+        "COMEBACK_EVENTS_QUEUE_URL",
+        "COMEBACK_SEND_QUEUE_URL",
+        "COMEBACK_WEBHOOK_SECRET_ARN",
+    },
     "web": set(),
     "valuation": set(),
     "privacy": set(),
+    "reporting": set(),
 }
 
 
@@ -383,18 +388,21 @@ def test_only_the_two_queue_consumers_have_event_source_mappings(synth: Synth) -
 def test_sweeps_run_on_schedules_with_their_names(synth: Synth) -> None:
     # Then there is one rule per sweep, each invoking the sweep function with its name
     sweep_arn = get_att(synth.logical_id(synth.stack.functions["sweep"]), "Arn")
-    rules = {
-        rule["Properties"]["ScheduleExpression"]: rule["Properties"]["Targets"]
-        for _, rule in synth.of_type("AWS::Events::Rule")
+    all_rules = [rule["Properties"] for _, rule in synth.of_type("AWS::Events::Rule")]
+    sweeps = {
+        json.loads(target["Input"])[SWEEP_EVENT_KEY]: (rule["ScheduleExpression"], target)
+        for rule in all_rules
+        if rule["ScheduleExpression"] != WEEKLY_VALUATION
+        for target in rule["Targets"]
     }
-    assert rules.keys() == {"rate(5 minutes)", "rate(1 hour)", WEEKLY_VALUATION}
-    (cart_target,) = rules["rate(5 minutes)"]
-    (reactivation_target,) = rules["rate(1 hour)"]
-    assert json.loads(cart_target["Input"]) == {SWEEP_EVENT_KEY: "cart_recovery"}
-    assert json.loads(reactivation_target["Input"]) == {SWEEP_EVENT_KEY: "reactivation"}
-    assert cart_target["Arn"] == sweep_arn
-    assert reactivation_target["Arn"] == sweep_arn
-    assert len(SWEEPS) == len(rules) - 1
+    assert {name: schedule for name, (schedule, _) in sweeps.items()} == {
+        "cart_recovery": "rate(5 minutes)",
+        "reactivation": "rate(1 hour)",
+        "back_in_stock": "rate(15 minutes)",
+        "price_drop": "rate(15 minutes)",
+    }
+    assert all(target["Arn"] == sweep_arn for _, target in sweeps.values())
+    assert len(SWEEPS) == len(all_rules) - 1
 
 
 WEEKLY_VALUATION = "cron(0 3 ? * MON *)"

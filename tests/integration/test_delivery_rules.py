@@ -180,6 +180,8 @@ def test_one_phone_on_many_profiles_gets_one_text_per_cap_window(stack):
     outcomes = []
     for n in range(4):
         job = customer(stack, shop, f"pump-{n}", phone="+4915123456780", consent={"sms": True})
+        # Each its own cart, so that only the cap (not the send record) can stop a text
+        job = job.model_copy(update={"job_key": f"{job.job_key}#{n}"})
         outcomes.append(deliver(context(stack, sms=sms), job, shop_record, NOW))
     assert outcomes == ["sent"] + ["skipped:capped"] * 3
     assert len(sms.sent) == 1

@@ -22,11 +22,32 @@ def main(argv: list[str] | None = None) -> int:
         help="the full file (69,659 orders) instead of the 6,919-order sample",
     )
     demo.add_argument("--out", type=Path, default=Path("out"), help="report and outbox folder")
-    demo.add_argument("--no-progress", action="store_true")
+    demo.add_argument(
+        "--no-progress", action="store_true", help="print no progress bar (for logs and CI)"
+    )
+    demo.add_argument(
+        "--sweep-every-days",
+        type=int,
+        default=None,
+        help="run the evening sweeps every N simulated days (default: 1; 7 with --full, where"
+        " the embedded AWS's index queries slow down as the tables grow)",
+    )
 
     local = commands.add_parser("local", help="run the stack locally for you to post events at")
-    local.add_argument("--port", type=int, default=8787)
-    local.add_argument("--tick-seconds", type=float, default=5.0)
+    local.add_argument(
+        "--port", type=int, default=8787, help="the local API's port (default: %(default)s)"
+    )
+    local.add_argument(
+        "--tick-seconds",
+        type=float,
+        default=5.0,
+        help="how often queues, sweeps and sends run (default: %(default)s)",
+    )
+    local.add_argument(
+        "--no-quiet-hours",
+        action="store_true",
+        help="send marketing messages at any hour (default: not 21:00-08:00 UTC)",
+    )
 
     shop = commands.add_parser("create-shop", help="create a shop in a deployed stack")
     shop.add_argument("shop_id")
@@ -88,6 +109,22 @@ def main(argv: list[str] | None = None) -> int:
     doctor.add_argument("--eml", type=Path, help="check this received message's headers")
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
 
+    report = commands.add_parser(
+        "report", help="write a shop's KPIs over a date range as one self-contained HTML page"
+    )
+    report.add_argument("--shop", required=True, help="the shop's id")
+    report.add_argument("--from", dest="first", help="first day, YYYY-MM-DD (UTC)")
+    report.add_argument(
+        "--to", dest="last", help="last day, YYYY-MM-DD (default: 30 days from --from, or today)"
+    )
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="the HTML file")
+    report.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    report_where = report.add_mutually_exclusive_group()
+    report_where.add_argument("--stack", help="the deployed stack's name (reads its outputs)")
+    report_where.add_argument(
+        "--table", help="the main table's name (default: $COMEBACK_TABLE_NAME, e.g. locally)"
+    )
+
     args = parser.parse_args(argv)
     if args.command == "demo":
         from comeback.local.demo import DemoOptions, run
@@ -97,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 dataset="full" if args.full else "sample",
                 out_dir=args.out,
                 progress=not args.no_progress,
+                sweep_every_days=args.sweep_every_days or (7 if args.full else 1),
             )
         )
         return (
@@ -109,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "local":
         from comeback.local.interactive import serve
 
-        return serve(port=args.port, tick_seconds=args.tick_seconds)
+        return serve(
+            port=args.port, tick_seconds=args.tick_seconds, quiet_hours=not args.no_quiet_hours
+        )
     if args.command == "create-shop":
         return _create_shop(args)
     if args.command == "vapid-keys":
@@ -118,7 +158,54 @@ def main(argv: list[str] | None = None) -> int:
         return _webhook_secret(args)
     if args.command == "doctor":
         return _doctor(args)
+    if args.command == "report":
+        return _report(args)
     return 2
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Reads the table with your AWS credentials (or moto's, through AWS_ENDPOINT_URL)."""
+    import json
+    import os
+
+    import boto3
+
+    from comeback.adapters.kpi_source import KpiSource
+    from comeback.clock import SystemClock
+    from comeback.domain.kpis import kpis_as_json
+    from comeback.domain.report_html import render_report
+    from comeback.errors import ComebackError
+    from comeback.services import reporting
+
+    table = args.table or os.environ.get("COMEBACK_TABLE_NAME")
+    if args.stack:
+        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+        table = outputs["TableName"]
+    if not table:
+        sys.stderr.write("report: name the table with --stack or --table\n")
+        return 2
+    now = SystemClock().now()
+    source = KpiSource(boto3.client("dynamodb"), table)
+    try:
+        period = reporting.parse_range(args.first, args.last, now.date())
+        kpis = reporting.shop_kpis(source, args.shop, period, now)
+        shop = source.shop(args.shop)
+    except ComebackError as exc:
+        sys.stderr.write(f"report: {exc}\n")
+        return 2
+    assert shop is not None  # shop_kpis refuses an unknown shop
+    page = render_report(
+        kpis, shop_name=shop.name, currency=shop.settings.currency, generated_at=now
+    )
+    args.out.write_text(page, encoding="utf-8")
+    if args.json:
+        args.json.write_text(json.dumps(kpis_as_json(kpis), indent=2) + "\n", encoding="utf-8")
+    sys.stdout.write(
+        f"{shop.name}: {period.first} to {period.last}, {kpis.orders:,} orders, revenue "
+        f"{shop.settings.currency} {kpis.revenue:,.2f}; report written to {args.out}\n"
+    )
+    return 0
 
 
 def _vapid_keys(args: argparse.Namespace) -> int:

@@ -94,6 +94,19 @@ def product_pk(shop_id: str, product_id: str) -> str:
     return f"{shop_pk(shop_id)}#PRODUCT#{digest(product_id)[:32]}"
 
 
+def product_watch_pk(shop_id: str, product_id: str) -> str:
+    """Who watches a product (one item per person, `watch_sk`): alerts query this partition
+    only, so a change costs reads in proportion to the product's watchers."""
+    return f"{shop_pk(shop_id)}#WATCH#{digest(product_id)[:32]}"
+
+
+WATCH_SK_PREFIX = "PROFILE#"
+
+
+def watch_sk(profile_id: str) -> str:
+    return f"{WATCH_SK_PREFIX}{profile_id}"
+
+
 def suppression_key(shop_id: str, address: str) -> dict[str, str]:
     """An address a shop must not email: one item per address in the shop's suppression
     partition, named by the address's digest (the address itself is kept out of keys). The

@@ -24,6 +24,8 @@ ROUTES: tuple[Route, ...] = (
     # Shop platforms' webhooks, signed with the shop's webhook secret (`?shop=<shop_id>`).
     Route("POST", "/v1/webhooks/shopify", "webhooks"),
     Route("POST", "/v1/webhooks/woocommerce", "webhooks"),
+    # The shop's backend reports product changes (secret key only); they may alert watchers.
+    Route("POST", "/v1/products", "webhooks"),
     # Signed links in messages: tracked clicks, and one-click unsubscribe.
     Route("GET", "/v1/click", "unsubscribe"),
     Route("GET", "/v1/unsubscribe", "unsubscribe"),
@@ -31,6 +33,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/privacy/profile", "privacy"),
     Route("GET", "/v1/privacy/export", "privacy"),
     Route("POST", "/v1/privacy/erase", "privacy"),
+    # The shop's key figures over a date range (the shop's secret key only).
+    Route("GET", "/v1/kpis", "reporting"),
     Route("POST", "/v1/unsubscribe", "unsubscribe"),
     # The browser snippet: its script, the service worker the shop's root file imports, the
     # shop's public snippet settings, and the on-site message (if any) for a visitor.

@@ -40,6 +40,9 @@ class IntakeSettings(StoreSettings):
 
 class WebhookSettings(StoreSettings):
     events_queue_url: str = Field(description="SQS queue the platforms' events are put on")
+    send_queue_url: str = Field(
+        description="SQS queue of message jobs: back-in-stock and price-drop alerts go on it"
+    )
     webhook_secret_arn: str = Field(
         description="Secrets Manager secret with each shop's webhook secrets, as JSON"
         ' {"<shop_id>": {"shopify": "...", "woocommerce": "..."}} (`comeback webhook-secret`)'
@@ -97,6 +100,10 @@ class WebSettings(StoreSettings):
 
 class PrivacySettings(StoreSettings):
     """The privacy API: reads and deletes a person's items in both tables."""
+
+
+class ReportingSettings(StoreSettings):
+    """The KPI API: reads the shop's profiles, send records and raw events, writes nothing."""
 
 
 class ValuationSettings(StoreSettings):

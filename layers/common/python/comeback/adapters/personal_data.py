@@ -66,6 +66,12 @@ class PersonalData:
 
     def events(self, shop_id: str, profile_ids: set[str]) -> list[dict[str, Any]]:
         """The raw events applied to these profiles (a filtered Scan; see the module doc)."""
+        return [i for i in self.items_of(shop_id, profile_ids) if i.get("kind") == "event"]
+
+    def items_of(self, shop_id: str, profile_ids: set[str]) -> list[dict[str, Any]]:
+        """Every item of the shop that names one of these profiles (`profile_id`), wherever
+        it is keyed: raw events, identity links, push subscriptions, product watches, send
+        records... One filtered Scan; an item type added later is found without a change."""
         if not profile_ids:
             return []
         names = {f":p{n}": to_value(pid) for n, pid in enumerate(sorted(profile_ids))}
@@ -73,7 +79,7 @@ class PersonalData:
             "TableName": self._table,
             "FilterExpression": f"begins_with(pk, :prefix) AND profile_id IN ({', '.join(names)})",
             "ExpressionAttributeValues": {
-                ":prefix": to_value(keys.shop_pk(shop_id) + "#MSG#"),
+                ":prefix": to_value(keys.shop_pk(shop_id) + "#"),
                 **names,
             },
         }

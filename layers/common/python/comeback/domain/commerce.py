@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from comeback.domain import alerts
+
 MAX_AMOUNT = Decimal("1000000000")
 MAX_QUANTITY = 100_000
 MAX_TEXT = 500
@@ -18,8 +20,19 @@ CART_VIEWED = "Cart Viewed"
 CHECKOUT_STARTED = "Checkout Started"
 ORDER_COMPLETED = "Order Completed"
 CONSENT_UPDATED = "Consent Updated"
+PRODUCT_VIEWED = "Product Viewed"
+# A shopper asking to be told when a product is back, or cheaper (`product_id`).
+BACK_IN_STOCK_REQUESTED = "Back In Stock Requested"
+PRICE_ALERT_REQUESTED = "Price Alert Requested"
 
 CART_EVENTS = frozenset({PRODUCT_ADDED, PRODUCT_REMOVED, CART_VIEWED, CHECKOUT_STARTED})
+# Events that make the person a watcher of the product, and why (see domain.alerts).
+WATCH_EVENTS = {
+    PRODUCT_VIEWED: alerts.VIEWED,
+    PRODUCT_ADDED: alerts.CARTED,
+    BACK_IN_STOCK_REQUESTED: alerts.ASKED,
+    PRICE_ALERT_REQUESTED: alerts.ASKED,
+}
 
 
 def to_amount(value: Any) -> Decimal | None:
@@ -119,6 +132,9 @@ class OrderProps(CartProps):
 PROPERTY_MODELS: dict[str, type[_Props]] = {
     PRODUCT_ADDED: ProductProps,
     PRODUCT_REMOVED: ProductProps,
+    PRODUCT_VIEWED: ProductProps,
+    BACK_IN_STOCK_REQUESTED: ProductProps,
+    PRICE_ALERT_REQUESTED: ProductProps,
     CART_VIEWED: CartProps,
     CHECKOUT_STARTED: OrderProps,
     ORDER_COMPLETED: OrderProps,

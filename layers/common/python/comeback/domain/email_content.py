@@ -13,7 +13,9 @@ from email.utils import format_datetime, make_msgid
 from string import Template
 from urllib.parse import quote
 
+from comeback.domain.alerts import ALERT_KINDS, BACK_IN_STOCK, price_text, product_title
 from comeback.domain.timers import CART_RECOVERY, REACTIVATION
+from comeback.models.catalogue import Product
 from comeback.models.profile import Profile
 from comeback.models.shop import Shop
 
@@ -49,7 +51,16 @@ def _first_name(profile: Profile) -> str | None:
     return None
 
 
-def render(kind: str, profile: Profile, shop: Shop, unsubscribe_url: str) -> EmailContent:
+def render(
+    kind: str,
+    profile: Profile,
+    shop: Shop,
+    unsubscribe_url: str,
+    *,
+    product: Product | None = None,
+    product_link: str | None = None,
+) -> EmailContent:
+    """A product alert needs the `product`; `product_link` is its URL through click tracking."""
     site = shop.settings.site_url or ""
     name = _first_name(profile)
     greeting = f"Hello {name}," if name else "Hello,"
@@ -82,6 +93,27 @@ def render(kind: str, profile: Profile, shop: Shop, unsubscribe_url: str) -> Ema
         body_text = "\n".join([intro, *text_lines, f"Total: {cart.value} {cart.currency}"])
         action_label = "Back to your cart"
         action_url = cart.restore_url or _join(site, "/cart")
+    elif kind in ALERT_KINDS and product is not None:
+        title = product_title(product)
+        price = price_text(product)
+        if kind == BACK_IN_STOCK:
+            subject = f"Back in stock: {title}"
+            intro = f"{title} is back in stock at {shop.name}."
+        else:
+            subject = f"Price drop: {title} now {price}"
+            intro = f"{title} is now {price} at {shop.name}."
+        details = f"Price: {price}" if kind == BACK_IN_STOCK and product.price is not None else ""
+        image = (
+            f'<p><img src="{html.escape(product.image_url, quote=True)}" alt="" width="240"></p>'
+            if product.image_url
+            else ""
+        )
+        body_html = f"<p>{html.escape(intro)}</p>{image}" + (
+            f"<p>{html.escape(details)}</p>" if details else ""
+        )
+        body_text = "\n".join(line for line in (intro, details) if line)
+        action_label = "See it now"
+        action_url = product_link or product.url or site or "/"
     elif kind == REACTIVATION:
         subject = f"It has been a while - new arrivals at {shop.name}"
         intro = f"We have not seen you at {shop.name} for a while. Here is what is new."

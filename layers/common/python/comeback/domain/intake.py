@@ -231,7 +231,7 @@ def _accept(
 
     wire = message.model_dump(by_alias=True, exclude_none=True)
     dropped.extend(_normalise_in_place(wire, message, policy, source))
-    message_id = message.message_id or _content_id(shop_id, wire, received_at)
+    message_id = message.message_id or _content_id(shop_id, wire, received_at, source)
     wire["messageId"] = message_id
     wire["timestamp"] = iso(timestamp)
     wire["receivedAt"] = iso(received_at)
@@ -342,11 +342,14 @@ def _string(value: Any) -> str:
     return value
 
 
-def _content_id(shop_id: str, wire: dict[str, Any], received_at: datetime) -> str:
+def _content_id(shop_id: str, wire: dict[str, Any], received_at: datetime, source: str) -> str:
     # A message without messageId gets one derived from its content, so that a client that
     # retries the same body is still deduplicated. Without a timestamp of its own, the minute
-    # it arrived stands in: the same event sent again tomorrow is another event.
+    # it arrived stands in: the same event sent again tomorrow is another event. Which key
+    # sent it is part of the content: a browser's copy must not pre-empt the backend's
+    # trusted call (which may merge profiles or grant SMS consent).
     content = {k: v for k, v in wire.items() if k not in ("sentAt", "writeKey")}
+    content["source"] = source
     if "timestamp" not in content and "originalTimestamp" not in content:
         content["arrivedMinute"] = received_at.strftime("%Y-%m-%dT%H:%M")
     canonical = json.dumps(json.loads(dumps(content)), sort_keys=True, separators=(",", ":"))

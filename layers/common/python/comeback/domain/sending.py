@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from comeback.clock import iso
+from comeback.domain.alerts import ALERT_KINDS, still_holds
 from comeback.domain.channels import choose_channels
 from comeback.domain.frequency import is_transactional
 from comeback.domain.quiet_hours import next_allowed
 from comeback.domain.timers import CART_RECOVERY, REACTIVATION, reactivation_due
+from comeback.models.catalogue import Product
 from comeback.models.jobs import MessageJob
 from comeback.models.profile import Channel, Profile
 from comeback.models.shop import ShopSettings
@@ -44,9 +46,11 @@ def decide(
     now: datetime,
     *,
     email_suppressed: bool = False,
+    product: Product | None = None,
 ) -> Decision:
     """Whether the job still makes sense now, and by which channels. Quiet hours hold a
-    marketing message back until the morning in the person's zone (the timer is re-armed)."""
+    marketing message back until the morning in the person's zone (the timer is re-armed).
+    A product alert needs the `product` as the catalogue has it now."""
     if profile is None:
         return Skip("profile_gone")
     if profile.merged_into is not None:
@@ -66,6 +70,10 @@ def decide(
         due_at, subject = due
         if due_at > now:
             return Rearm(due_at, subject)  # active since the timer was set: not lapsed yet
+    elif job.kind in ALERT_KINDS:
+        stale = still_holds(job.kind, product, job.subject)
+        if stale is not None:
+            return Skip(stale)
     else:
         return Skip("unknown_kind")
     choice = choose_channels(profile, job.kind, settings, email_suppressed=email_suppressed)

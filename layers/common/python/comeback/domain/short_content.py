@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from comeback.domain.alerts import ALERT_KINDS, BACK_IN_STOCK, price_text, product_title
 from comeback.domain.timers import CART_RECOVERY, REACTIVATION
+from comeback.models.catalogue import Product
 from comeback.models.profile import Profile
 from comeback.models.shop import Shop
 
@@ -17,8 +19,19 @@ class ShortContent:
     url: str  # where a tap or click should land (before click tracking)
 
 
-def short_content(kind: str, profile: Profile, shop: Shop) -> ShortContent:
+def short_content(
+    kind: str, profile: Profile, shop: Shop, *, product: Product | None = None
+) -> ShortContent:
+    """A product alert needs the `product`."""
     site = (shop.settings.site_url or "").rstrip("/")
+    if kind in ALERT_KINDS and product is not None:
+        title = product_title(product)
+        if kind == BACK_IN_STOCK:
+            headline, body = f"Back in stock at {shop.name}", f"{title} is back in stock."
+        else:
+            headline = f"Price drop at {shop.name}"
+            body = f"{title} is now {price_text(product)}."
+        return ShortContent(title=headline, body=body, url=product.url or site)
     if kind == CART_RECOVERY:
         items = profile.cart.item_count if profile.cart is not None else 0
         noun = "item" if items == 1 else "items"

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from comeback.clock import iso
+from comeback.domain.alerts import ALERT_KINDS
 from comeback.models.profile import Profile
 from comeback.models.shop import ShopSettings
 
 CART_RECOVERY = "cart_recovery"
 REACTIVATION = "reactivation"
-SWEEP_KINDS = (CART_RECOVERY, REACTIVATION)
+# Product alerts are queued at once when the product changes; their timers only hold one
+# back over the person's quiet hours (domain.sending), so their sweeps find little.
+SWEEP_KINDS = (CART_RECOVERY, REACTIVATION, *ALERT_KINDS)
 
 # A win-back timer is only moved when activity moved it by at least this much, so that a
 # busy customer costs one timer write a day, not one per page view. The sender checks the

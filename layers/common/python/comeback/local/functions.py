@@ -24,6 +24,7 @@ FUNCTION_NAMES = (
     "webhooks",
     "valuation",
     "privacy",
+    "reporting",
 )
 
 

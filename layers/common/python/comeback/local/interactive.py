@@ -9,10 +9,12 @@ import time
 import warnings
 
 from comeback.clock import SystemClock
+from comeback.domain.webhooks import PLATFORMS
 from comeback.local.push_peer import Subscriber
 from comeback.local.stack import LocalStack
 from comeback.models.shop import ShopSettings
 from comeback.services.shops import ShopKeys, create_shop
+from comeback.services.webhook_secrets import install_webhook_secret
 
 SENDER_DOMAIN = "shop.example.com"  # synthetic: a reserved domain (RFC 2606)
 
@@ -21,7 +23,7 @@ def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def serve(*, port: int, tick_seconds: float) -> int:
+def serve(*, port: int, tick_seconds: float, quiet_hours: bool = True) -> int:
     # Ctrl-C, or a TERM from a process manager: both end the loop and stop the stack cleanly.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
@@ -36,14 +38,22 @@ def serve(*, port: int, tick_seconds: float) -> int:
             from_address=f"hello@{SENDER_DOMAIN}",
             cart_reminder_delay_minutes=5,
             site_url="https://shop.example.com",
+            **({} if quiet_hours else {"quiet_hours_start": None, "quiet_hours_end": None}),
         ),
         now=SystemClock().now(),
     )
+    # Webhook secrets for the local shop, so platform deliveries can be signed and tried.
+    webhook_secrets = {
+        platform: install_webhook_secret(
+            stack.aws.client("secretsmanager"), stack.aws.webhook_secret_arn, "local", platform
+        ).secret
+        for platform in PLATFORMS
+    }
     assert stack.push_peer is not None
     # A stand-in browser: its subscription is at the local push service, which decrypts what
     # the sender pushes; it is printed here (real browsers' endpoints are refused locally).
     browser = stack.push_peer.new_subscriber()
-    sys.stdout.write(_banner(stack, keys, browser, tick_seconds))
+    sys.stdout.write(_banner(stack, keys, browser, tick_seconds, quiet_hours, webhook_secrets))
     sys.stdout.flush()
     shown = 0
     try:
@@ -63,7 +73,14 @@ def serve(*, port: int, tick_seconds: float) -> int:
     return 0
 
 
-def _banner(stack: LocalStack, keys: ShopKeys, browser: Subscriber, tick_seconds: float) -> str:
+def _banner(
+    stack: LocalStack,
+    keys: ShopKeys,
+    browser: Subscriber,
+    tick_seconds: float,
+    quiet_hours: bool,
+    webhook_secrets: dict[str, str],
+) -> str:
     assert stack.push_peer is not None
     sub = browser.subscription
     subscription = json.dumps(
@@ -85,20 +102,29 @@ def _banner(stack: LocalStack, keys: ShopKeys, browser: Subscriber, tick_seconds
         separators=(",", ":"),
     )
     json_header = "-H 'content-type: application/json'"
+    quiet = (
+        "not during quiet hours, 21:00-08:00 UTC; --no-quiet-hours sends at any hour"
+        if quiet_hours
+        else "at any hour"
+    )
     return f"""Comeback is running locally.
   API:            {api}   (Segment-compatible: /v1/track, /v1/identify, /v1/batch ...)
   embedded AWS:   {stack.aws.endpoint}   (moto; outbox at {stack.aws.endpoint}/moto-api/data.json)
   push service:   {stack.push_peer.origin}   (local: the only push endpoints accepted here)
   shop:           local   write key:  {key}
                           secret key: {keys.secret_key}   (server-side calls, trusted)
-  cart reminders after 5 minutes (not during quiet hours, 21:00-08:00 UTC);
-  queues and sweeps run every {tick_seconds:g} s.
+  cart reminders after 5 minutes ({quiet}); queues and sweeps run every {tick_seconds:g} s.
+  webhooks:       {api}/v1/webhooks/shopify?shop=local      secret: {webhook_secrets["shopify"]}
+                  {api}/v1/webhooks/woocommerce?shop=local  secret: {webhook_secrets["woocommerce"]}
+                  (sign the raw body: base64 HMAC-SHA256 with the secret; docs/webhooks.md)
 
 Try:
   curl -u {key}: {api}/v1/identify {json_header} \\
     -d '{identify}'
   curl -u {key}: {api}/v1/track {json_header} \\
     -d '{{"userId":"u1","event":"Product Added","properties":{{"product_id":"p1","price":9.5}}}}'
+Read, export or erase a person (secret key only; docs/privacy.md):
+  curl -u {keys.secret_key}: '{api}/v1/privacy/export?userId=u1'
 Subscribe the stand-in browser to push (what it receives is printed here, decrypted):
   curl -u {key}: {api}/v1/push/subscribe {json_header} \\
     -d '{subscription}'

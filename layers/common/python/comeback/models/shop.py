@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -11,6 +12,8 @@ from comeback.models.profile import CHANNELS, Channel
 DEFAULT_CHANNEL_ORDER: dict[str, list[Channel]] = {
     "cart_recovery": ["push", "email", "sms"],
     "reactivation": ["email", "push", "sms"],
+    "back_in_stock": ["email", "push", "sms"],
+    "price_drop": ["email", "push", "sms"],
 }
 
 
@@ -31,6 +34,10 @@ class ShopSettings(BaseModel):
     # Whether a consent grant sent with the public write key counts. Withdrawals always do.
     # Set False when grants come from your backend (secret key) after a confirmed opt-in.
     accept_client_consent: bool = True
+    # Back-in-stock and price-drop alerts go to people who asked for them, and to those who
+    # viewed or carted the product within this many days; a price drop counts from this much.
+    alert_watch_days: int = Field(default=30, ge=1, le=365)
+    price_drop_min_percent: Decimal = Field(default=Decimal(1), ge=0, le=100)
 
     # Delivery: which channels each message kind tries, in order (the first one with consent
     # and an address is used; the next only if that one fails for good).

@@ -39,7 +39,7 @@ def authenticate(store: Store, write_key: str | None) -> tuple[str, str]:
     """The shop a key belongs to and where the call comes from (cached briefly): `client`
     for the public write key, `server` for the shop's secret key. Else Unauthorized."""
     if not write_key or len(write_key) > 200:
-        raise Unauthorized("a write key is required (HTTP Basic user name or `writeKey`)")
+        raise Unauthorized("a key is required: the shop's key as the HTTP Basic user name")
     now = time.monotonic()
     with _key_lock:
         cached = _key_cache.get(write_key)

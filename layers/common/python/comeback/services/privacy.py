@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from comeback import keys
 from comeback.adapters.personal_data import PersonalData
 from comeback.adapters.store import Store
 from comeback.adapters.suppressions import Suppressions
@@ -115,7 +116,16 @@ def export_person(data: PersonalData, shop_id: str, person: Person) -> dict[str,
         if item.get("kind") == "send"
     ]
     subscriptions = data.push_subscriptions(shop_id, person.profile_ids, person.endpoint_digests())
-    events = sorted(data.events(shop_id, person.profile_ids), key=lambda e: str(e.get("timestamp")))
+    scattered = data.items_of(shop_id, person.profile_ids)
+    events = sorted(
+        (i for i in scattered if i.get("kind") == "event"), key=lambda e: str(e.get("timestamp"))
+    )
+    kept_apart = ("event", "send", "identity", "profile", "push_subscription", "push_attempt")
+    other = [
+        {k: v for k, v in item.items() if k not in ("pk", "sk", "shop_id", "expires_at")}
+        for item in scattered
+        if item.get("kind") not in kept_apart
+    ]
     return {
         "profile": person.profile.model_dump(mode="json"),
         "merged_profiles": [p.model_dump(mode="json") for p in person.absorbed],
@@ -133,11 +143,18 @@ def export_person(data: PersonalData, shop_id: str, person: Person) -> dict[str,
             for e in events
         ],
         "messages": sends,
+        # Anything else kept about them (product watches for stock and price alerts, ...).
+        "other": other,
         "push_subscriptions": [
             {k: s.get(k) for k in ("endpoint", "registered_at", "removed_at") if s.get(k)}
             for s in subscriptions
         ],
     }
+
+
+def _partitions(shop_id: str, profile_ids: set[str]) -> set[str]:
+    """The profile partitions, deleted last (the profile is what finds the person again)."""
+    return {keys.profile_pk(shop_id, pid) for pid in profile_ids}
 
 
 @dataclass(frozen=True)
@@ -166,7 +183,11 @@ def erase_person(
     ]
     deleted += data.delete(links)
     deleted += data.delete(data.push_subscriptions(shop_id, ids, person.endpoint_digests()))
-    deleted += data.delete(data.events(shop_id, ids))
+    # Everything else that names them: raw events, product watches, any link or browser the
+    # lookups above did not reach (one scan; see adapters.personal_data).
+    deleted += data.delete(
+        [i for i in data.items_of(shop_id, ids) if i["pk"] not in _partitions(shop_id, ids)]
+    )
     # Absorbed profiles first, the profile that leads to them last.
     for profile in [*person.absorbed, person.profile]:
         deleted += data.delete(data.profile_partition(shop_id, profile.profile_id))

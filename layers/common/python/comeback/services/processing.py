@@ -20,7 +20,17 @@ from typing import Literal
 
 from comeback.adapters.deliveries import Deliveries
 from comeback.adapters.store import Store
-from comeback.domain.identity import EMAIL, identifiers_of, resolve
+from comeback.adapters.watchers import Watchers
+from comeback.domain import commerce
+from comeback.domain.alerts import watch_for
+from comeback.domain.identity import (
+    DEVICE_IDENTIFIERS,
+    EMAIL,
+    USER,
+    Resolution,
+    identifiers_of,
+    resolve,
+)
 from comeback.domain.merging import (
     MAX_MERGE_HOPS,
     absorbable,
@@ -40,6 +50,7 @@ from comeback.models.profile import MAX_RECENT_MESSAGES, Profile
 from comeback.models.shop import ShopSettings
 
 MAX_ATTEMPTS = 10
+MAX_PRODUCT_ID = 256  # as the catalogue's (models.catalogue.Product)
 BACKOFF_SECONDS = 0.02
 Outcome = Literal["applied", "duplicate", "repaired"]
 
@@ -120,6 +131,13 @@ def process_event(
         alias = message.type == "alias" and event.source == "server"
         owners = {} if alias else {pid: user_ids(p) for pid, p in profiles.items()}
         resolution = resolve(identifiers, links, owners)
+        trusted = event.source == "server"
+        # A new account whose email (phone, card...) already leads to someone: the backend says
+        # they are one person, so the account joins that profile rather than starting one.
+        joining = trusted and resolution.profile_id is None and message.user_id is not None
+        joined = _person_led_to(links, profiles) if joining else None
+        if joined is not None:
+            resolution = Resolution(joined, resolution.new_links)
         before = profiles.get(resolution.profile_id) if resolution.profile_id else None
         profile_id = resolution.profile_id or uuid.uuid4().hex
 
@@ -127,10 +145,10 @@ def process_event(
             absorbed = [f for f in frozen.values() if f.profile_id in before.merged_from]
             _finish_merges(store, event.shop_id, profile_id, absorbed, now)
             _store_push_subscription(store, event, profile_id)
+            _store_watch(store, event, profile_id, settings)
             store.finish_event(event, profile_id, desired_timers(before, settings), retention, now)
             return "repaired"
 
-        trusted = event.source == "server"
         new_links = resolution.new_links
         if not trusted and before is not None and before.email:
             # A client may not attach another address to a profile that has one.
@@ -141,10 +159,11 @@ def process_event(
         base = before or new_profile(event.shop_id, profile_id, now)
         for loser in losers:
             base = merge_profiles(base, loser)
-        after = apply_event(
-            base, message, event.timestamp, identifiers, settings, now, trusted=trusted
-        )
-        if alias and message.user_id:
+        # The profile records only identifiers that lead to it: one that leads to someone
+        # else (say an anonymous id a browser named beside a known email) stays theirs.
+        own = [i for i in identifiers if links.get(i, profile_id) == profile_id]
+        after = apply_event(base, message, event.timestamp, own, settings, now, trusted=trusted)
+        if (alias or joined is not None) and message.user_id:
             answer_to(after, message.user_id)
         after.recent_messages = [*after.recent_messages, digest][-MAX_RECENT_MESSAGES:]
         timers = plan_timers(before, after, settings)
@@ -167,6 +186,7 @@ def process_event(
             continue
         _finish_merges(store, event.shop_id, profile_id, losers, now)
         _store_push_subscription(store, event, profile_id)
+        _store_watch(store, event, profile_id, settings)
         store.finish_event(event, profile_id, timers, retention, now)
         if read_ahead is not None:
             mine = [i for i, linked in links.items() if linked == profile_id]
@@ -199,6 +219,15 @@ def _follow_merges(
         }
         profiles = {pid: p for pid, p in profiles.items() if pid not in pointing}
     return links, profiles, frozen
+
+
+def _person_led_to(links: dict[str, str], profiles: dict[str, Profile]) -> str | None:
+    """The profile an identifier of a person (not a device, not a user id) leads to."""
+    for identifier, profile_id in links.items():
+        kind = identifier.split(":", 1)[0]
+        if kind not in DEVICE_IDENTIFIERS and kind != USER and profile_id in profiles:
+            return profile_id
+    return None
 
 
 def _to_absorb(
@@ -267,3 +296,21 @@ def _store_push_subscription(store: Store, event: AcceptedEvent, profile_id: str
     else:
         endpoint = endpoint_from(message.properties)
         deliveries.remove_subscription(event.shop_id, profile_id, endpoint, event.timestamp)
+
+
+def _store_watch(
+    store: Store, event: AcceptedEvent, profile_id: str, settings: ShopSettings
+) -> None:
+    """The person viewed, carted or asked about a product: they watch it, for back-in-stock
+    and price-drop alerts (idempotent: the longest watch is kept, so a retry changes nothing)."""
+    message = event.parsed()
+    reason = commerce.WATCH_EVENTS.get(message.event or "") if message.type == "track" else None
+    if reason is None:
+        return
+    product_id = message.properties.get("product_id")
+    if isinstance(product_id, int) and not isinstance(product_id, bool):
+        product_id = str(product_id)
+    if not isinstance(product_id, str) or not product_id or len(product_id) > MAX_PRODUCT_ID:
+        return
+    watch = watch_for(reason, event.timestamp, settings.alert_watch_days)
+    Watchers.of(store).watch(event.shop_id, product_id, profile_id, watch)

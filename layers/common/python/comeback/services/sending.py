@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from comeback.adapters.catalogue import Catalogue
 from comeback.adapters.deliveries import (
     Deliveries,
     Reservation,
@@ -31,12 +32,16 @@ from comeback.adapters.sms import SmsSender
 from comeback.adapters.store import Store
 from comeback.adapters.webpush import WebPushClient
 from comeback.domain import sending
+from comeback.domain.alerts import ALERT_KINDS, product_id_of
 from comeback.domain.email_content import build_mime, render, unsubscribe_url
 from comeback.domain.frequency import after_send, cap_frees_at, is_transactional
+from comeback.domain.merging import MAX_MERGE_HOPS
 from comeback.domain.push import build_payload, classify_push_response, delivery_options
 from comeback.domain.short_content import short_content
 from comeback.domain.sms_content import DEFAULT_OPT_OUT, compose_sms
+from comeback.domain.timers import TimerChange
 from comeback.domain.tokens import ClickClaim, UnsubscribeClaim, sign_click, sign_unsubscribe
+from comeback.models.catalogue import Product
 from comeback.models.jobs import MessageJob
 from comeback.models.profile import ConsentDecision, Profile
 from comeback.models.shop import Shop
@@ -105,11 +110,20 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
     if shop is None:
         return "skipped:shop_gone"
     profile = store.get_profile(job.shop_id, job.profile_id)
+    product = None
+    if job.kind in ALERT_KINDS:
+        job, profile = _follow_merges(store, job, profile)
+        product = Catalogue.of(store).get_product(job.shop_id, product_id_of(job.subject))
     decision = sending.decide(
-        profile, job, shop.settings, now, email_suppressed=_suppressed(ctx, job, profile)
+        profile,
+        job,
+        shop.settings,
+        now,
+        email_suppressed=_suppressed(ctx, job, profile),
+        product=product,
     )
     if isinstance(decision, sending.Rearm):
-        store.rearm_timer(
+        rearmed = store.rearm_timer(
             job.shop_id,
             job.profile_id,
             job.kind,
@@ -118,6 +132,12 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
             decision.subject,
             now,
         )
+        if not rearmed and job.kind in ALERT_KINDS:
+            # Queued straight from the product change, with no timer: one holds it till then.
+            # NOTE: one held alert per person and kind; a later one held the same night
+            # replaces it (the frequency cap would mostly hold the second back anyway).
+            change = TimerChange(job.kind, decision.due_at, decision.subject)
+            store.apply_timers(job.shop_id, job.profile_id, [change], now)
         return "rearmed"
     if profile is None:
         # Erased (or never saved): leave nothing behind in the person's partition.
@@ -212,6 +232,25 @@ def _send_by_first_working_channel(
         job.shop_id, job.profile_id, job.job_key, status="failed", at=now, detail=detail
     )
     return f"failed:{detail}"
+
+
+def _follow_merges(
+    store: Store, job: MessageJob, profile: Profile | None
+) -> tuple[MessageJob, Profile | None]:
+    """A product alert for a profile merged into another goes to that one (the watch was
+    noted before the merge); the job key is unchanged, so each person gets it once."""
+    for _ in range(MAX_MERGE_HOPS):
+        if profile is None or profile.merged_into is None:
+            break
+        job = job.model_copy(update={"profile_id": profile.merged_into})
+        profile = store.get_profile(job.shop_id, job.profile_id)
+    return job, profile
+
+
+def _alert_product(ctx: SenderContext, job: MessageJob) -> Product | None:
+    if job.kind not in ALERT_KINDS:
+        return None
+    return Catalogue.of(ctx.store).get_product(job.shop_id, product_id_of(job.subject))
 
 
 def _skip_capped(store: Store, job: MessageJob, now: datetime, where: str) -> str:
@@ -314,7 +353,9 @@ def _send_email(
         ctx.signing_key,
     )
     link = unsubscribe_url(ctx.public_base_url, token)
-    content = render(job.kind, profile, shop, link)
+    product = _alert_product(ctx, job)
+    product_link = _tracked(ctx, job, "email", product.url) if product and product.url else None
+    content = render(job.kind, profile, shop, link, product=product, product_link=product_link)
     mime = build_mime(
         content,
         from_address=sender_address,
@@ -359,7 +400,7 @@ def _send_push(
     delivered = sum(1 for status in earlier.values() if status in (DELIVERED, "sending"))
     if not subscriptions and not delivered:
         return FailedForGood("no_subscription")
-    content = short_content(job.kind, profile, shop)
+    content = short_content(job.kind, profile, shop, product=_alert_product(ctx, job))
     payload = build_payload(
         title=content.title,
         body=content.body,
@@ -444,7 +485,7 @@ def _send_sms(
             ConsentDecision(granted=False, at=now, source="sms_opt_out"),
         )
         return FailedForGood("opted_out")
-    content = short_content(job.kind, profile, shop)
+    content = short_content(job.kind, profile, shop, product=_alert_product(ctx, job))
     # The shop's own link, untracked: a signed tracking link would take a whole segment. It
     # goes with the opt-out instruction, which trimming never touches.
     text = compose_sms(

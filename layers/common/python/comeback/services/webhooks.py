@@ -23,6 +23,7 @@ from comeback.domain.webhooks import SHOPIFY, WOOCOMMERCE, Mapped, shopify, wooc
 from comeback.domain.webhooks.signatures import SIGNATURE_HEADERS, verify
 from comeback.errors import InvalidInput, PayloadTooLarge, Unauthorized
 from comeback.jsonutil import dumps
+from comeback.models.catalogue import Product
 from comeback.models.shop import Shop
 from comeback.services.shops import valid_shop_id
 
@@ -56,9 +57,13 @@ def receive(
     catalogue: Catalogue,
     received_at: datetime,
     policy_for: Callable[[Shop], IntakePolicy] = lambda shop: IntakePolicy(),
+    save_products: Callable[[Shop, list[Product]], int] | None = None,
 ) -> WebhookOutcome:
     """Answer one delivery (headers lower-cased). Unauthorized unless it is signed with the
-    shop's secret for this platform; a 2xx means its events are on the queue."""
+    shop's secret for this platform; a 2xx means its events are on the queue.
+
+    Products are saved by `save_products` (services.alerts: saves, and alerts watchers of a
+    change), returning how many changed; without it, only saved to the catalogue."""
     if len(body) > MAX_WEBHOOK_BYTES:
         raise PayloadTooLarge(f"webhook body is over the {MAX_WEBHOOK_BYTES // 1024} KB limit")
     if not shop_id or not valid_shop_id(shop_id):
@@ -102,7 +107,10 @@ def receive(
         p if p.updated_at <= received_at else p.model_copy(update={"updated_at": received_at})
         for p in mapped.products
     ]
-    changed = sum(catalogue.save_product(shop_id, product) for product in products)
+    if save_products is not None:
+        changed = save_products(shop, products)
+    else:
+        changed = sum(catalogue.save_product(shop_id, product) for product in products)
     answer.update(accepted=accepted, products=len(mapped.products))
     if not mapped.messages and not mapped.products:
         answer["ignored"] = True
