@@ -7,6 +7,7 @@ catalogue products out. Which shop and which secret is for the service to decide
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from comeback.models.catalogue import Product
@@ -88,3 +89,54 @@ def merged_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             merged[key] = dict(line)
     return list(merged.values())
+
+
+def line_items(items: Any) -> list[dict[str, Any]]:
+    """A platform's order or checkout lines as the tracking API's `products`."""
+    lines = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        quantity = item.get("quantity")
+        line = {
+            "product_id": nonzero_id(item.get("product_id")),
+            "sku": clean_text(item.get("sku"), 256),
+            "name": clean_text(item.get("title") or item.get("name")),
+            "price": item.get("price"),
+            "quantity": quantity if isinstance(quantity, int) and quantity >= 0 else 1,
+        }
+        lines.append({k: v for k, v in line.items() if v is not None})
+    return merged_lines(lines)
+
+
+def track_message(
+    identity: dict[str, str],
+    event: str,
+    properties: dict[str, Any],
+    traits: dict[str, Any],
+    when: Any,
+) -> dict[str, Any]:
+    """A `track` call: the person, the event, its properties (no empty ones), the contact
+    details as `context.traits`, and the platform's own time when it gave one."""
+    message: dict[str, Any] = {
+        "type": "track",
+        **identity,
+        "event": event,
+        "properties": {k: v for k, v in properties.items() if v is not None},
+    }
+    if traits:
+        message["context"] = {"traits": traits}
+    if isinstance(when, str) and when:
+        message["timestamp"] = when
+    return message
+
+
+def amount(value: Any) -> Decimal | None:
+    """A price or stock value as platforms send it (number or text), or None if unusable."""
+    if value in (None, "") or isinstance(value, bool):
+        return None
+    try:
+        found = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return found if found.is_finite() and found >= 0 else None

@@ -9,19 +9,20 @@ arrives as `orders/create`, so only its contact details are kept.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from comeback.domain.commerce import CHECKOUT_STARTED, ORDER_COMPLETED
 from comeback.domain.webhooks import (
     SHOPIFY,
     Mapped,
+    amount,
     clean_email,
     clean_text,
     https_url,
-    merged_lines,
+    line_items,
     message_ids,
     nonzero_id,
+    track_message,
 )
 from comeback.models.catalogue import Product
 
@@ -88,14 +89,14 @@ def _checkout(checkout: dict[str, Any]) -> list[dict[str, Any]]:
     properties: dict[str, Any] = {
         "cart_id": clean_text(checkout.get("token"), 256),
         "checkout_id": clean_text(checkout.get("id"), 256),
-        "products": _lines(checkout.get("line_items")),
+        "products": line_items(checkout.get("line_items")),
         "total": checkout.get("total_price"),
         "currency": clean_text(checkout.get("currency"), 3),
     }
     restore = https_url(checkout.get("abandoned_checkout_url"))
     if restore:
         properties["restore_url"] = restore
-    return [*consents, _track(identity, CHECKOUT_STARTED, properties, traits, when)]
+    return [*consents, track_message(identity, CHECKOUT_STARTED, properties, traits, when)]
 
 
 def _order(order: dict[str, Any], topic: str) -> list[dict[str, Any]]:
@@ -113,11 +114,11 @@ def _order(order: dict[str, Any], topic: str) -> list[dict[str, Any]]:
         "order_id": order_id,
         "total": order.get("total_price"),
         "currency": clean_text(order.get("currency"), 3),
-        "products": _lines(order.get("line_items")),
+        "products": line_items(order.get("line_items")),
     }
     if topic == ORDER_CREATED_TOPIC:
         created = order.get("created_at")
-        return [*consents, _track(identity, ORDER_COMPLETED, properties, traits, created)]
+        return [*consents, track_message(identity, ORDER_COMPLETED, properties, traits, created)]
     # Later changes are reported as what they are and never count the order again.
     if order.get("cancelled_at"):
         event = ORDER_CANCELLED
@@ -130,7 +131,7 @@ def _order(order: dict[str, Any], topic: str) -> list[dict[str, Any]]:
         "fulfillment_status": clean_text(order.get("fulfillment_status"), 50),
     }
     properties.update({k: v for k, v in status.items() if v})
-    return [*consents, _track(identity, event, properties, traits, order.get("updated_at"))]
+    return [*consents, track_message(identity, event, properties, traits, order.get("updated_at"))]
 
 
 def _customer(customer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -211,43 +212,6 @@ def _consent(value: Any) -> bool | None:
     return _CONSENT_STATES.get(state.lower()) if isinstance(state, str) else None
 
 
-def _lines(items: Any) -> list[dict[str, Any]]:
-    lines = []
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        quantity = item.get("quantity")
-        line = {
-            "product_id": nonzero_id(item.get("product_id")),
-            "sku": clean_text(item.get("sku"), 256),
-            "name": clean_text(item.get("title") or item.get("name")),
-            "price": item.get("price"),
-            "quantity": quantity if isinstance(quantity, int) and quantity >= 0 else 1,
-        }
-        lines.append({k: v for k, v in line.items() if v is not None})
-    return merged_lines(lines)
-
-
-def _track(
-    identity: dict[str, str],
-    event: str,
-    properties: dict[str, Any],
-    traits: dict[str, Any],
-    when: Any,
-) -> dict[str, Any]:
-    message: dict[str, Any] = {
-        "type": "track",
-        **identity,
-        "event": event,
-        "properties": {k: v for k, v in properties.items() if v is not None},
-    }
-    if traits:
-        message["context"] = {"traits": traits}
-    if isinstance(when, str) and when:
-        message["timestamp"] = when
-    return message
-
-
 def _identify(identity: dict[str, str], traits: dict[str, Any], when: Any) -> dict[str, Any]:
     message: dict[str, Any] = {"type": "identify", **identity, "traits": traits}
     if isinstance(when, str) and when:
@@ -261,7 +225,7 @@ def _product(product: dict[str, Any], site_url: str | None, currency: str | None
     if product_id is None or not isinstance(updated_at, str):
         return None
     variants = [v for v in product.get("variants") or [] if isinstance(v, dict)]
-    prices = [p for p in (_decimal(v.get("price")) for v in variants) if p is not None]
+    prices = [p for p in (amount(v.get("price")) for v in variants) if p is not None]
     tracked = [v for v in variants if v.get("inventory_management")]
     inventory = sum(max(_int(v.get("inventory_quantity")), 0) for v in tracked) if tracked else None
     in_stock = bool(variants) and any(
@@ -286,14 +250,6 @@ def _product(product: dict[str, Any], site_url: str | None, currency: str | None
         updated_at=updated_at,
         source=SHOPIFY,
     )
-
-
-def _decimal(value: Any) -> Decimal | None:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return amount if amount.is_finite() and amount >= 0 else None
 
 
 def _int(value: Any) -> int:

@@ -10,19 +10,20 @@ customer (WooCommerce core records no marketing consent); product topics feed th
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from comeback.domain.commerce import CHECKOUT_STARTED, ORDER_COMPLETED
 from comeback.domain.webhooks import (
     WOOCOMMERCE,
     Mapped,
+    amount,
     clean_email,
     clean_text,
     https_url,
-    merged_lines,
+    line_items,
     message_ids,
     nonzero_id,
+    track_message,
 )
 from comeback.domain.webhooks.shopify import ORDER_CANCELLED, ORDER_REFUNDED, ORDER_UPDATED
 from comeback.models.catalogue import Product
@@ -73,7 +74,7 @@ def _order(order: dict[str, Any]) -> list[dict[str, Any]]:
     properties: dict[str, Any] = {
         "total": order.get("total"),
         "currency": clean_text(order.get("currency"), 3),
-        "products": _lines(order.get("line_items")),
+        "products": line_items(order.get("line_items")),
     }
     when = _gmt(order.get("date_modified_gmt")) or _gmt(order.get("date_created_gmt"))
     if status in UNPAID_STATUSES:
@@ -81,18 +82,18 @@ def _order(order: dict[str, Any]) -> list[dict[str, Any]]:
         restore = https_url(order.get("payment_url"))
         if restore:
             properties["restore_url"] = restore
-        return [_track(identity, CHECKOUT_STARTED, properties, traits, when)]
+        return [track_message(identity, CHECKOUT_STARTED, properties, traits, when)]
     properties["order_id"] = order_id
     if status in PAID_STATUSES:
         paid = _gmt(order.get("date_paid_gmt")) or _gmt(order.get("date_created_gmt")) or when
-        completed = _track(identity, ORDER_COMPLETED, properties, traits, paid)
+        completed = track_message(identity, ORDER_COMPLETED, properties, traits, paid)
         # One id per order, whichever delivery reports it paid: the processor drops repeats
         # for as long as it keeps events, not only within the last orders it remembers.
         completed["messageId"] = f"woocommerce:order-completed:{order_id}"
         return [completed]
     properties["status"] = status or None
     event = _STATUS_EVENTS.get(status, ORDER_UPDATED)
-    return [_track(identity, event, properties, traits, when)]
+    return [track_message(identity, event, properties, traits, when)]
 
 
 def _customer(customer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -128,43 +129,6 @@ def _traits(billing: dict[str, Any], customer: dict[str, Any]) -> dict[str, Any]
     return traits
 
 
-def _lines(items: Any) -> list[dict[str, Any]]:
-    lines = []
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        quantity = item.get("quantity")
-        line = {
-            "product_id": nonzero_id(item.get("product_id")),
-            "sku": clean_text(item.get("sku"), 256),
-            "name": clean_text(item.get("name")),
-            "price": item.get("price"),
-            "quantity": quantity if isinstance(quantity, int) and quantity >= 0 else 1,
-        }
-        lines.append({k: v for k, v in line.items() if v is not None})
-    return merged_lines(lines)
-
-
-def _track(
-    identity: dict[str, str],
-    event: str,
-    properties: dict[str, Any],
-    traits: dict[str, Any],
-    when: str | None,
-) -> dict[str, Any]:
-    message: dict[str, Any] = {
-        "type": "track",
-        **identity,
-        "event": event,
-        "properties": {k: v for k, v in properties.items() if v is not None},
-    }
-    if traits:
-        message["context"] = {"traits": traits}
-    if when:
-        message["timestamp"] = when
-    return message
-
-
 def _gmt(value: Any) -> str | None:
     """WooCommerce's `*_gmt` times carry no zone; they are UTC."""
     text = clean_text(value, 40)
@@ -187,7 +151,7 @@ def _product(product: dict[str, Any], currency: str | None) -> Product | None:
         title=clean_text(product.get("name")),
         url=https_url(product.get("permalink")),
         image_url=https_url(images[0].get("src")) if images else None,
-        price=_decimal(product.get("price")),
+        price=amount(product.get("price")),
         currency=currency,
         in_stock=_in_stock(status, product.get("status", "publish")),
         inventory=stock if isinstance(stock, int) and not isinstance(stock, bool) else None,
@@ -200,13 +164,3 @@ def _in_stock(stock_status: Any, status: Any) -> bool | None:
     if not isinstance(stock_status, str):
         return None
     return stock_status in ("instock", "onbackorder") and status == "publish"
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value in (None, "") or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return amount if amount.is_finite() and amount >= 0 else None
