@@ -79,7 +79,8 @@ class ZoneData:
 class _Udp(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         wire, sock = self.request
-        sock.sendto(self.server.zone.answer(wire), self.client_address)  # type: ignore[attr-defined]
+        zone = self.server.zone  # type: ignore[attr-defined]
+        sock.sendto(zone.answer(wire), self.client_address)
 
 
 class _Tcp(socketserver.BaseRequestHandler):

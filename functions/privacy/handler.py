@@ -11,11 +11,10 @@ from comeback import wiring
 from comeback.adapters.personal_data import PersonalData
 from comeback.adapters.suppressions import Suppressions
 from comeback.domain.intake import read_document, write_key_from_authorization
-from comeback.errors import Unauthorized
 from comeback.http import ApiRequest, guarded, json_response
 from comeback.observability import logger, metrics
 from comeback.services import privacy
-from comeback.services.intake import authenticate
+from comeback.services.intake import authenticate_backend
 from comeback.settings import PrivacySettings, load
 
 
@@ -32,9 +31,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         key = write_key_from_authorization(request.headers.get("authorization"))
         if request.method == "POST":
             fields, key = read_document(request.body, request.headers.get("authorization"))
-        shop_id, source = authenticate(store, key)
-        if source != "server":
-            raise Unauthorized("the privacy API takes the shop's secret key, never the write key")
+        shop_id = authenticate_backend(store, key, "privacy")
         shop = wiring.shop(settings, shop_id)
         region = shop.settings.default_phone_region if shop else None
         person = privacy.find_person(store, shop_id, privacy.identifier_from(fields, region))

@@ -9,11 +9,10 @@ from comeback import wiring
 from comeback.adapters.kpi_source import KpiSource
 from comeback.domain.intake import write_key_from_authorization
 from comeback.domain.kpis import kpis_as_json
-from comeback.errors import Unauthorized
 from comeback.http import ApiRequest, guarded, json_response
 from comeback.observability import logger, metrics
 from comeback.services import reporting
-from comeback.services.intake import authenticate
+from comeback.services.intake import authenticate_backend
 from comeback.settings import ReportingSettings, load
 
 
@@ -25,9 +24,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
 
     def answer() -> dict:
         key = write_key_from_authorization(request.headers.get("authorization"))
-        shop_id, source = authenticate(wiring.store(settings), key)
-        if source != "server":
-            raise Unauthorized("the KPI API takes the shop's secret key, never the write key")
+        shop_id = authenticate_backend(wiring.store(settings), key, "KPI")
         now = wiring.clock().now()
         period = reporting.parse_range(
             request.query.get("from"), request.query.get("to"), now.date()

@@ -53,6 +53,15 @@ def authenticate(store: Store, write_key: str | None) -> tuple[str, str]:
     return shop_id, "server" if key_type == "secret" else "client"
 
 
+def authenticate_backend(store: Store, key: str | None, api: str) -> str:
+    """The shop of a server-side API call (privacy, KPIs, products): the shop's secret key
+    only; the public write key, sitting in every page, is refused."""
+    shop_id, source = authenticate(store, key)
+    if source != "server":
+        raise Unauthorized(f"the {api} API takes the shop's secret key, never the write key")
+    return shop_id
+
+
 # The push subscription calls are sugar for the tracking events they become.
 PUSH_CALLS = {"subscribe": PUSH_SUBSCRIBED, "unsubscribe": PUSH_UNSUBSCRIBED}
 _PUSH_CALL_FIELDS = ("userId", "anonymousId", "messageId", "timestamp", "sentAt", "context")

@@ -22,7 +22,7 @@ from comeback.errors import InvalidInput, PayloadTooLarge, Unauthorized
 from comeback.models.catalogue import MAX_URL, Product
 from comeback.models.shop import Shop
 from comeback.services.alerts import CatalogueOutcome, save_products
-from comeback.services.intake import authenticate
+from comeback.services.intake import authenticate_backend
 
 MAX_BODY_BYTES = 500 * 1024
 MAX_PRODUCTS = 100
@@ -123,9 +123,7 @@ def receive(
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"request body is over the {MAX_BODY_BYTES // 1024} KB limit")
     document, key = read_document(body, authorization)
-    shop_id, source = authenticate(store, key)
-    if source != "server":
-        raise Unauthorized("the product API takes the shop's secret key, never the write key")
+    shop_id = authenticate_backend(store, key, "product")
     shop = shop_for(shop_id)
     if shop is None:
         raise Unauthorized("unknown write key")
