@@ -89,7 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     hook_where.add_argument("--secret-id", help="the secret's ARN (stack output WebhookSecretArn)")
 
     doctor = commands.add_parser(
-        "doctor", help="check a sender domain's DNS (DKIM, SPF, MAIL FROM, DMARC) and headers"
+        "doctor",
+        help="check a sender domain's DNS (DKIM, SPF, MAIL FROM, DMARC) and headers",
+        description="Look up every DNS record the stack's email needs and say, for each, OK,"
+        " MISSING, WRONG or UNKNOWN with the exact record to add. DKIM tokens come from"
+        " --stack (its outputs), --from-ses or --dkim-tokens; with none, DKIM is reported as"
+        " not checked (exit 1)."
+        " --stack and --from-ses need AWS credentials. Exit status: 0 when every required"
+        " check passes, 1 when one does not, 2 on a usage error. See docs/deploy.md.",
     )
     doctor.add_argument("domain", help="the sender domain, e.g. mail.yourshop.com")
     doctor.add_argument(

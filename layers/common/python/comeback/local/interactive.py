@@ -69,6 +69,10 @@ def serve(*, port: int, tick_seconds: float, quiet_hours: bool = True) -> int:
     except KeyboardInterrupt:
         sys.stdout.write("\nstopped\n")
     finally:
+        # A terminal's Ctrl-C reaches this process more than once (the group's signal, and
+        # `uv run` forwarding it): the rest must not interrupt the shutdown itself.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
     return 0
 
