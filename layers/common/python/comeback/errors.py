@@ -28,6 +28,16 @@ class NotFound(ComebackError):
     pass
 
 
+class LinkExpired(ComebackError):
+    """A genuine signed link whose time is over (HTTP 410). It names the shop the signed claim
+    named, so the page can send the person to the shop rather than a dead end."""
+
+    def __init__(self, message: str, *, shop_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.shop_id = shop_id
+
+
 class TemporarilyUnavailable(ComebackError):
     """A dependency failed in a way the client should retry (5xx)."""
 

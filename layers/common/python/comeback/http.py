@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 from comeback.errors import (
     ComebackError,
     InvalidInput,
+    LinkExpired,
     NotFound,
     PayloadTooLarge,
     TemporarilyUnavailable,
@@ -20,12 +21,19 @@ from comeback.errors import (
 )
 
 JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
+_HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+# Our pages are opened from links whose signed token is in the URL: no cache keeps them, no
+# Referer carries the token on to the next site, and no search engine lists them.
 HTML_HEADERS = {
     "content-type": "text/html; charset=utf-8",
     "cache-control": "no-store",
     "x-frame-options": "DENY",
-    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "content-security-policy": _HTML_CSP,
+    "referrer-policy": "no-referrer",
+    "x-robots-tag": "noindex",
 }
+# The same, for a page that shows product pictures (https only) from the shop's site or CDN.
+HTML_IMAGES_HEADERS = {**HTML_HEADERS, "content-security-policy": f"{_HTML_CSP}; img-src https:"}
 
 
 @dataclass(frozen=True)
@@ -66,8 +74,10 @@ def json_response(
     }
 
 
-def html_response(status: int, page: str) -> dict[str, Any]:
-    return {"statusCode": status, "headers": HTML_HEADERS, "body": page}
+def html_response(status: int, page: str, *, images: bool = False) -> dict[str, Any]:
+    """An HTML page; `images`: it may load https pictures (nothing else from elsewhere)."""
+    headers = HTML_IMAGES_HEADERS if images else HTML_HEADERS
+    return {"statusCode": status, "headers": dict(headers), "body": page}
 
 
 def redirect_response(location: str) -> dict[str, Any]:
@@ -86,15 +96,22 @@ def error_status(error: ComebackError) -> int:
         return 401
     if isinstance(error, NotFound):
         return 404
+    if isinstance(error, LinkExpired):
+        return 410
     if isinstance(error, TemporarilyUnavailable):
         return 503
     return 500
 
 
 def error_code(error: ComebackError) -> str:
-    return {400: "invalid_request", 401: "unauthorized", 404: "not_found", 503: "unavailable"}.get(
-        error_status(error), "error"
-    )
+    codes = {
+        400: "invalid_request",
+        401: "unauthorized",
+        404: "not_found",
+        410: "expired",
+        503: "unavailable",
+    }
+    return codes.get(error_status(error), "error")
 
 
 def json_error(error: ComebackError) -> dict[str, Any]:
