@@ -14,6 +14,8 @@ from comeback.clock import SimulatedClock
 from comeback.models.shop import ShopSettings
 from comeback.services.shops import ShopKeys, create_shop
 
+from tests.journeys import SINGLE_REMINDER
+
 SENDER_DOMAIN = "shop.example.com"
 START = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
 _shop_numbers = itertools.count(1)
@@ -68,7 +70,8 @@ def _send(request):
 
 def make_shop(stack, at=START, **settings) -> ShopClient:
     """A shop created at `at` (the sweeps read its due days from its creation on); keyword
-    arguments are ShopSettings fields."""
+    arguments are ShopSettings fields. Its journeys are single reminders without holdout
+    (tests.journeys) unless `journeys` says otherwise."""
     number = next(_shop_numbers)
     stack.clock.set(at)
     keys = create_shop(
@@ -78,7 +81,7 @@ def make_shop(stack, at=START, **settings) -> ShopClient:
         settings=ShopSettings(
             from_address=f"hello@{SENDER_DOMAIN}",
             site_url="https://shop.example.com",
-            **settings,
+            **{"journeys": SINGLE_REMINDER, **settings},
         ),
         now=stack.clock.now(),
     )

@@ -9,7 +9,10 @@ from comeback.models.shop import ShopSettings
 from comeback.services.processing import process_event
 
 from tests.conftest import START
+from tests.journeys import SINGLE_REMINDER
 from tests.support import profile_of, sent_emails, shop_items
+
+RULES = ShopSettings(journeys=SINGLE_REMINDER)
 
 RETENTION = timedelta(days=30)
 
@@ -182,7 +185,7 @@ def test_two_events_merging_the_same_profiles_at_once_end_in_one(stack, shop):
 
     def run(event):
         barrier.wait()
-        outcomes.append(process_event(store, event, ShopSettings(), now=START, retention=RETENTION))
+        outcomes.append(process_event(store, event, RULES, now=START, retention=RETENTION))
 
     threads = [threading.Thread(target=run, args=(e,)) for e in events]
     for thread in threads:

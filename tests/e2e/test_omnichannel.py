@@ -76,7 +76,12 @@ def test_one_reminder_goes_by_the_first_channel_only_and_withdrawn_push_moves_on
         raise AssertionError("expected a redirect")
     except urllib.error.HTTPError as redirect:
         assert redirect.code == 302
-        assert redirect.headers["Location"] == "https://shop.example.com/cart"
+        # ...our signed restore-cart page, which shows the cart and leads to the checkout.
+        cart_page = redirect.headers["Location"]
+        assert cart_page.startswith(f"{stack.api.url}/v1/cart?t=")
+    with urllib.request.urlopen(cart_page, timeout=10) as page:
+        html = page.read().decode()
+    assert "Item sku-1" in html and 'href="https://shop.example.com/cart"' in html
     [sent] = [r for r in shop_items(stack, shop.shop_id, "send") if r["status"] == "sent"]
     assert sent["clicks"] == 1
 

@@ -18,7 +18,10 @@ from comeback.services.sweeping import sweep
 from comeback.settings import SenderSettings, load
 
 from tests.conftest import START
+from tests.journeys import SINGLE_REMINDER
 from tests.support import profile_of, sent_emails, shop_items
+
+RULES = ShopSettings(journeys=SINGLE_REMINDER)
 
 RETENTION = timedelta(days=30)
 
@@ -47,10 +50,10 @@ def test_an_event_whose_run_stopped_half_way_is_repaired_not_counted_twice(stack
         },
     )
     with pytest.raises(ConnectionError):
-        process_event(crashing, event, ShopSettings(), now=START, retention=RETENTION)
+        process_event(crashing, event, RULES, now=START, retention=RETENTION)
     assert shop_items(stack, shop.shop_id, "event") == []
 
-    outcome = process_event(store, event, ShopSettings(), now=START, retention=RETENTION)
+    outcome = process_event(store, event, RULES, now=START, retention=RETENTION)
     assert outcome == "repaired"
     profile = profile_of(stack, shop.shop_id, "u1")
     assert profile.event_count == 1 and set(profile.cart.lines) == {"p"}
@@ -59,9 +62,7 @@ def test_an_event_whose_run_stopped_half_way_is_repaired_not_counted_twice(stack
         store.due_timers(shop.shop_id, CART_RECOVERY, START.date(), START + timedelta(days=1), 10)
     )
     assert [t.profile_id for t in due] == [profile.profile_id]
-    assert (
-        process_event(store, event, ShopSettings(), now=START, retention=RETENTION) == "duplicate"
-    )
+    assert process_event(store, event, RULES, now=START, retention=RETENTION) == "duplicate"
 
 
 def test_concurrent_events_of_a_new_person_make_one_profile_and_lose_nothing(stack, shop):
@@ -84,7 +85,13 @@ def test_concurrent_events_of_a_new_person_make_one_profile_and_lose_nothing(sta
     def apply(event):
         try:
             outcomes.append(
-                process_event(store, event, ShopSettings(), now=START, retention=RETENTION)
+                process_event(
+                    store,
+                    event,
+                    RULES,
+                    now=START,
+                    retention=RETENTION,
+                )
             )
         except Exception as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
@@ -127,7 +134,7 @@ def test_concurrent_events_of_a_new_person_with_different_identifiers_make_one_p
 
         def apply(event, barrier=barrier):
             barrier.wait()
-            process_event(store, event, ShopSettings(), now=START, retention=RETENTION)
+            process_event(store, event, RULES, now=START, retention=RETENTION)
 
         threads = [threading.Thread(target=apply, args=(e,)) for e in (identify, cart)]
         for thread in threads:
@@ -166,7 +173,7 @@ def _abandon(stack, shop, user, at):
         event = validate_messages(
             call, {**message, "messageId": f"{user}-{name}"}, received_at=at, shop_id=shop.shop_id
         ).accepted[0]
-        process_event(store, event, ShopSettings(), now=at, retention=RETENTION)
+        process_event(store, event, RULES, now=at, retention=RETENTION)
 
 
 def test_overlapping_sweeps_claim_each_due_item_once_and_read_only_what_is_due(stack, shop):
@@ -313,14 +320,26 @@ def test_links_a_third_event_adopted_are_not_taken_back(stack, shop):
             calls.append(profile_id)
             ids = list(identifiers)
             if len(calls) == 1:
-                process_event(store, e2, ShopSettings(), now=START, retention=RETENTION)
+                process_event(
+                    store,
+                    e2,
+                    RULES,
+                    now=START,
+                    retention=RETENTION,
+                )
             for n, identifier in enumerate(ids):
                 Store.link_identifiers(self, shop_id, profile_id, [identifier], at)
                 if len(calls) == 1 and n == 0:
-                    process_event(store, e3, ShopSettings(), now=START, retention=RETENTION)
+                    process_event(
+                        store,
+                        e3,
+                        RULES,
+                        now=START,
+                        retention=RETENTION,
+                    )
 
     interleaved = Interleaved(store._client, store._table, store._timers)
-    process_event(interleaved, e1, ShopSettings(), now=START, retention=RETENTION)
+    process_event(interleaved, e1, RULES, now=START, retention=RETENTION)
 
     links = store.find_links(shop.shop_id, [f"email:{email}", "anon:a", "anon:other-device"])
     profiles = {p["profile_id"]: p for p in shop_items(stack, shop.shop_id, "profile")}
@@ -363,12 +382,18 @@ def test_a_first_order_adopting_a_half_made_profile_leaves_one_reachable_profile
             if not self.paused and len(identifiers) > 1:
                 self.paused = True
                 super().link_identifiers(shop_id, profile_id, identifiers[:1], at)
-                process_event(store, order, ShopSettings(), now=START, retention=RETENTION)
+                process_event(
+                    store,
+                    order,
+                    RULES,
+                    now=START,
+                    retention=RETENTION,
+                )
                 identifiers = identifiers[1:]
             super().link_identifiers(shop_id, profile_id, identifiers, at)
 
     pausing = PausesAfterFirstLink(store._client, store._table, store._timers)
-    process_event(pausing, identify, ShopSettings(), now=START, retention=RETENTION)
+    process_event(pausing, identify, RULES, now=START, retention=RETENTION)
     [profile] = shop_items(stack, shop.shop_id, "profile")
     assert profile["orders"]["count"] == 1 and profile["email"] == email
     links = store.find_links(shop.shop_id, ["user:X", f"email:{email}"])

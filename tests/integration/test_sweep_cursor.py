@@ -12,6 +12,9 @@ from comeback.services.processing import process_event
 from comeback.services.sweeping import sweep
 
 from tests.conftest import START
+from tests.journeys import SINGLE_REMINDER
+
+RULES = ShopSettings(journeys=SINGLE_REMINDER)
 
 LEASE = timedelta(minutes=15)
 
@@ -30,7 +33,11 @@ def _add_to_cart(stack, shop, user, *, at, received_at):
         shop_id=shop.shop_id,
     ).accepted[0]
     process_event(
-        stack.store(), event, ShopSettings(), now=received_at, retention=timedelta(days=30)
+        stack.store(),
+        event,
+        RULES,
+        now=received_at,
+        retention=timedelta(days=30),
     )
 
 

@@ -11,8 +11,10 @@ from comeback.models.jobs import MessageJob
 from comeback.models.profile import Cart, CartLine, ConsentDecision
 from comeback.models.shop import ShopSettings
 
+from tests.journeys import SINGLE_REMINDER
+
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
-SETTINGS = ShopSettings()
+SETTINGS = ShopSettings(journeys=SINGLE_REMINDER)
 
 
 def profile(consent=True, cart_at=T0):
@@ -77,7 +79,9 @@ def test_channels_follow_the_shops_order_for_the_kind_keeping_only_consented_one
     assert decide(everyone, job(), SETTINGS, now) == Send(("push", "email", "sms"))
     no_push = reachable_everywhere(push=False, sms=True)
     assert decide(no_push, job(), SETTINGS, now) == Send(("email", "sms"))
-    custom = ShopSettings(channel_order={"cart_recovery": ["sms", "email"]})
+    custom = ShopSettings(
+        channel_order={"cart_recovery": ["sms", "email"]}, journeys=SINGLE_REMINDER
+    )
     assert decide(everyone, job(), custom, now) == Send(("sms", "email"))
 
 
@@ -115,5 +119,5 @@ def test_without_a_zone_of_their_own_the_shops_zone_counts():
     assert decide(p, job(subject=subject), SETTINGS, at) == Rearm(
         datetime(2024, 5, 1, 8, 0, tzinfo=UTC), subject
     )
-    tokyo = ShopSettings(timezone="Asia/Tokyo")  # 12:00 there
+    tokyo = ShopSettings(timezone="Asia/Tokyo", journeys=SINGLE_REMINDER)  # 12:00 there
     assert decide(p, job(subject=subject), tokyo, at) == Send(("email",))

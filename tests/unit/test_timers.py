@@ -9,8 +9,10 @@ from comeback.domain.timers import CART_RECOVERY, REACTIVATION, plan_timers
 from comeback.models.profile import Cart, CartLine
 from comeback.models.shop import ShopSettings
 
+from tests.journeys import SINGLE_REMINDER
+
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
-SETTINGS = ShopSettings(cart_reminder_delay_minutes=60, reactivation_after_days=90)
+SETTINGS = ShopSettings(journeys=SINGLE_REMINDER, reactivation_after_days=90)
 
 
 def with_cart(profile, at):

@@ -170,20 +170,29 @@ class Deliveries:
         kind: str,
         at: datetime,
         retention: timedelta,
+        step: int | None = None,
     ) -> Reservation | None:
         """The right to send one message, or None if it was sent (or tried) already. A job that
-        stopped to retry later (status `retrying`) is resumed, not refused."""
+        stopped to retry later (status `retrying`) is resumed, not refused. `step`: the
+        journey step the message is (kept on the record for the KPIs)."""
         key = {"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.send_sk(job_key)}
+        step_values = {} if step is None else {":step": to_value(step)}
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=to_item(key),
                 UpdateExpression="SET #status = :sending, message_kind = :kind, #kind = :send, "
                 "shop_id = :shop, profile_id = :profile, created_at = if_not_exists("
-                "created_at, :at), expires_at = :expires",
+                "created_at, :at), expires_at = :expires"
+                + (", #step = :step" if step_values else ""),
                 ConditionExpression="attribute_not_exists(pk) OR #status = :retrying",
-                ExpressionAttributeNames={"#status": "status", "#kind": "kind"},
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#kind": "kind",
+                    **({"#step": "step"} if step_values else {}),
+                },
                 ExpressionAttributeValues={
+                    **step_values,
                     ":sending": to_value(SENDING),
                     ":retrying": to_value(RETRYING),
                     ":kind": to_value(kind),

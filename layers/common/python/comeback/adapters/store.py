@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from comeback import keys
 from comeback.adapters.dynamo_types import from_item, to_item, to_value
+from comeback.adapters.shop_records import settings_attribute
 from comeback.clock import iso
 from comeback.domain.timers import TimerChange, due_day
 from comeback.errors import ConcurrentUpdate
@@ -57,11 +58,14 @@ class Store:
             "pk": keys.shop_pk(shop.shop_id),
             "sk": keys.SHOP_SK,
             "kind": "shop",
-            **shop.model_dump(),
+            **shop.model_dump(exclude={"settings"}),
         }
+        put_shop = self._put(shop_item, "attribute_not_exists(pk)")
+        # Settings keep their None values (no quiet hours): a dropped key reads as its default.
+        put_shop["Put"]["Item"]["settings"] = settings_attribute(shop.settings)
         self._client.transact_write_items(
             TransactItems=[
-                self._put(shop_item, "attribute_not_exists(pk)"),
+                put_shop,
                 {
                     "Update": {
                         "TableName": self._table,
@@ -356,6 +360,32 @@ class Store:
             ExpressionAttributeValues={":one": to_value(1), ":at": to_value(at)},
         )
 
+    def record_journey_entry(self, shop_id: str, profile_id: str, kind: str, at: datetime) -> None:
+        """Note that the person entered a journey now (its re-entry cooldown counts from it)."""
+        key = to_item({"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.PROFILE_SK})
+        common: dict[str, Any] = {"TableName": self._table, "Key": key}
+        entry = self._conditional(
+            self._client.update_item,
+            **common,
+            UpdateExpression="SET messages.entered_by_kind.#kind = :at, version = version + :one",
+            ConditionExpression="attribute_exists(messages.entered_by_kind)",
+            ExpressionAttributeNames={"#kind": kind},
+            ExpressionAttributeValues={":one": to_value(1), ":at": to_value(at)},
+        )
+        if not entry:  # a profile saved before journeys were recorded: start the map
+            self._conditional(
+                self._client.update_item,
+                **common,
+                UpdateExpression="SET messages.entered_by_kind = :entered, "
+                "version = version + :one",
+                ConditionExpression="attribute_exists(pk) "
+                "AND attribute_not_exists(messages.entered_by_kind)",
+                ExpressionAttributeValues={
+                    ":one": to_value(1),
+                    ":entered": to_value({kind: at}),
+                },
+            )
+
     # -- timers --------------------------------------------------------------------------------
 
     def due_timers(
@@ -525,15 +555,14 @@ class Store:
         reason: str,
         at: datetime,
         retention: timedelta,
+        step: int | None = None,
     ) -> None:
         """Note a job that was decided against, once (a retry does not overwrite a send)."""
+        fields: dict[str, Any] = {"message_kind": kind, "status": "skipped", "detail": reason}
+        if step is not None:
+            fields["step"] = step
         self._new_send_record(
-            shop_id,
-            profile_id,
-            job_key,
-            at=at,
-            retention=retention,
-            fields={"message_kind": kind, "status": "skipped", "detail": reason},
+            shop_id, profile_id, job_key, at=at, retention=retention, fields=fields
         )
 
     def _new_send_record(

@@ -33,11 +33,17 @@ def channel_order(kind: str, settings: ShopSettings) -> list[Channel]:
 
 
 def choose_channels(
-    profile: Profile, kind: str, settings: ShopSettings, *, email_suppressed: bool
+    profile: Profile,
+    kind: str,
+    settings: ShopSettings,
+    *,
+    email_suppressed: bool,
+    order: list[Channel] | None = None,
 ) -> ChannelChoice:
+    """`order`: a journey step's own channels, instead of the shop's order for the kind."""
     usable: list[Channel] = []
     refused: dict[str, str] = {}
-    for channel in channel_order(kind, settings):
+    for channel in order or channel_order(kind, settings):
         if not profile.has_consent(channel):
             refused[channel] = "no_consent"
         elif not _reachable(profile, channel):

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from comeback.domain.alerts import ALERT_KINDS, BACK_IN_STOCK, price_text, product_title
 from comeback.domain.timers import CART_RECOVERY, REACTIVATION
 from comeback.models.catalogue import Product
+from comeback.models.journey import Incentive
 from comeback.models.profile import Profile
 from comeback.models.shop import Shop
 
@@ -59,14 +60,23 @@ def render(
     *,
     product: Product | None = None,
     product_link: str | None = None,
+    cart_link: str | None = None,
+    step: int = 0,
+    incentive: Incentive | None = None,
 ) -> EmailContent:
-    """A product alert needs the `product`; `product_link` is its URL through click tracking."""
+    """A product alert needs the `product`; `product_link` is its URL through click tracking.
+    A cart reminder links to `cart_link` (our signed restore-cart page, tracked) when given;
+    `step` is the journey step (a later one reads as a last reminder), with its offer."""
     site = shop.settings.site_url or ""
     name = _first_name(profile)
     greeting = f"Hello {name}," if name else "Hello,"
     if kind == CART_RECOVERY and profile.cart is not None:
         cart = profile.cart
-        subject = f"You left something in your cart at {shop.name}"
+        subject = (
+            f"Still thinking it over? Your cart at {shop.name} is saved"
+            if step >= 2 or incentive is not None
+            else f"You left something in your cart at {shop.name}"
+        )
         lines = [
             (line.name or line.product_id, line.quantity, line.price)
             for line in cart.lines.values()
@@ -91,8 +101,15 @@ def render(
             f"{html.escape(str(cart.value))} {html.escape(cart.currency)}</p>"
         )
         body_text = "\n".join([intro, *text_lines, f"Total: {cart.value} {cart.currency}"])
+        if incentive is not None:
+            offer = incentive.description
+            code = f"Use the code {incentive.code} at checkout." if incentive.code else ""
+            body_html += f"<p><strong>{html.escape(offer)}</strong>" + (
+                f"<br>{html.escape(code)}</p>" if code else "</p>"
+            )
+            body_text += "\n\n" + "\n".join(line for line in (offer, code) if line)
         action_label = "Back to your cart"
-        action_url = cart.restore_url or _join(site, "/cart")
+        action_url = cart_link or cart.restore_url or _join(site, "/cart")
     elif kind in ALERT_KINDS and product is not None:
         title = product_title(product)
         price = price_text(product)

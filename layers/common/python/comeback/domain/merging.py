@@ -119,6 +119,10 @@ def _merge_messages(a: MessageStats, b: MessageStats) -> MessageStats:
         sent=a.sent + b.sent,
         last_sent_at=_latest(a.last_sent_at, b.last_sent_at),
         last_by_kind={k: _latest(a.last_by_kind.get(k), b.last_by_kind.get(k)) for k in kinds},
+        entered_by_kind={
+            k: _latest(a.entered_by_kind.get(k), b.entered_by_kind.get(k))
+            for k in set(a.entered_by_kind) | set(b.entered_by_kind)
+        },
         sent_by_channel={
             c: a.sent_by_channel.get(c, 0) + b.sent_by_channel.get(c, 0) for c in channels
         },

@@ -292,6 +292,8 @@ def _apply_cart_event(
         if restore_url:
             cart.restore_url = restore_url
         profile.cart = cart
+    if not changed and had_lines and event in (commerce.CHECKOUT_STARTED, commerce.CART_VIEWED):
+        cart.returned_at = max(cart.returned_at or at, at)
     if not changed:
         if cart.removed and not cart.lines:
             profile.cart = cart  # only a removal seen so far: keep it for the late add

@@ -9,15 +9,30 @@ from comeback.clock import iso
 from comeback.domain.alerts import ALERT_KINDS, still_holds
 from comeback.domain.channels import choose_channels
 from comeback.domain.frequency import is_transactional
+from comeback.domain.journeys import (
+    HOLDOUT,
+    JOURNEY_OFF,
+    JOURNEY_OVER,
+    RETURNED,
+    held_out,
+    journey_for,
+    parse_subject,
+    step_of,
+)
 from comeback.domain.quiet_hours import next_allowed
 from comeback.domain.timers import CART_RECOVERY, REACTIVATION, reactivation_due
 from comeback.models.catalogue import Product
 from comeback.models.jobs import MessageJob
+from comeback.models.journey import JourneyStep
 from comeback.models.profile import Channel, Profile
 from comeback.models.shop import ShopSettings
 
 NO_CONSENT = "no_consent"
 CAPPED = "capped"
+JOURNEY_KINDS = (CART_RECOVERY, REACTIVATION)
+# Skips after which the person is still in the journey: its next step may reach them (by
+# another channel, or once the cap frees). Any other skip ends the journey.
+STAY_IN_JOURNEY = frozenset({NO_CONSENT, "no_address", "suppressed", CAPPED})
 
 
 @dataclass(frozen=True)
@@ -55,28 +70,21 @@ def decide(
         return Skip("profile_gone")
     if profile.merged_into is not None:
         return Skip("merged")  # the person's messages now go by the profile it merged into
-    if job.kind == CART_RECOVERY:
-        cart = profile.cart
-        if cart is None or not cart.lines:
-            return Skip("cart_closed")
-        if iso(cart.updated_at) != job.subject:
-            return Skip("cart_changed")
-        if profile.orders.last_at is not None and profile.orders.last_at >= cart.updated_at:
-            return Skip("ordered")
-    elif job.kind == REACTIVATION:
-        due = reactivation_due(profile, settings)
-        if due is None:
-            return Skip("not_a_customer")
-        due_at, subject = due
-        if due_at > now:
-            return Rearm(due_at, subject)  # active since the timer was set: not lapsed yet
+    order: list[Channel] | None = None
+    if job.kind in JOURNEY_KINDS:
+        outcome = _journey_state(profile, job, settings, now)
+        if not isinstance(outcome, JourneyStep):
+            return outcome
+        order = outcome.channels
     elif job.kind in ALERT_KINDS:
         stale = still_holds(job.kind, product, job.subject)
         if stale is not None:
             return Skip(stale)
     else:
         return Skip("unknown_kind")
-    choice = choose_channels(profile, job.kind, settings, email_suppressed=email_suppressed)
+    choice = choose_channels(
+        profile, job.kind, settings, email_suppressed=email_suppressed, order=order
+    )
     if not choice.usable:
         return Skip(choice.reason)
     if not is_transactional(job.kind):
@@ -85,6 +93,52 @@ def decide(
         if allowed > now:
             return Rearm(allowed, job.subject)
     return Send(choice.usable)
+
+
+def _journey_state(
+    profile: Profile, job: MessageJob, settings: ShopSettings, now: datetime
+) -> JourneyStep | Skip | Rearm:
+    """The step to send, or why the journey ended (or waits) before it."""
+    subject = parse_subject(job.subject)
+    journey = journey_for(job.kind, settings)
+    if journey is None:
+        return Skip(JOURNEY_OFF)
+    step = step_of(journey, subject.step)
+    if step is None:
+        return Skip(JOURNEY_OVER)  # the shop shortened the journey since
+    if job.kind == CART_RECOVERY:
+        ended = _cart_journey_ended(profile, subject.state)
+        if ended is not None:
+            return ended
+    else:
+        due = reactivation_due(profile, settings)
+        if due is None:
+            return Skip("not_a_customer")
+        due_at, state = due
+        if subject.step == 0 and due_at > now:
+            return Rearm(due_at, state)  # active since the timer was set: not lapsed yet
+        if subject.step > 0 and state != subject.state:
+            # Active since the journey began: it ends, and starts over if they lapse again.
+            return Rearm(max(due_at, now), state)
+    if subject.step == 0 and held_out(
+        profile.shop_id, profile.profile_id, job.kind, journey.holdout_percent
+    ):
+        return Skip(HOLDOUT)
+    return step
+
+
+def _cart_journey_ended(profile: Profile, state: str) -> Skip | None:
+    """Any order, a return to the cart or a change to it, or an emptied cart ends the
+    journey of the cart as it was."""
+    cart = profile.cart
+    if cart is None or not cart.lines:
+        return Skip("cart_closed")
+    if iso(cart.last_activity_at) != state:
+        returned = cart.returned_at is not None and cart.returned_at >= cart.updated_at
+        return Skip(RETURNED if returned else "cart_changed")
+    if profile.orders.last_at is not None and profile.orders.last_at >= cart.updated_at:
+        return Skip("ordered")
+    return None
 
 
 def lease_end(now: datetime, lease_seconds: int) -> datetime:

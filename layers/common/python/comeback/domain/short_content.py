@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from comeback.domain.alerts import ALERT_KINDS, BACK_IN_STOCK, price_text, product_title
 from comeback.domain.timers import CART_RECOVERY, REACTIVATION
 from comeback.models.catalogue import Product
+from comeback.models.journey import Incentive
 from comeback.models.profile import Profile
 from comeback.models.shop import Shop
 
@@ -20,9 +21,16 @@ class ShortContent:
 
 
 def short_content(
-    kind: str, profile: Profile, shop: Shop, *, product: Product | None = None
+    kind: str,
+    profile: Profile,
+    shop: Shop,
+    *,
+    product: Product | None = None,
+    cart_link: str | None = None,
+    incentive: Incentive | None = None,
 ) -> ShortContent:
-    """A product alert needs the `product`."""
+    """A product alert needs the `product`; a cart reminder lands on `cart_link` (our
+    restore-cart page) when given, and names a journey step's offer."""
     site = (shop.settings.site_url or "").rstrip("/")
     if kind in ALERT_KINDS and product is not None:
         title = product_title(product)
@@ -35,10 +43,15 @@ def short_content(
     if kind == CART_RECOVERY:
         items = profile.cart.item_count if profile.cart is not None else 0
         noun = "item" if items == 1 else "items"
+        body = f"You left {items} {noun} in your cart. Complete your order before they go."
+        if incentive is not None:
+            code = f" Code: {incentive.code}" if incentive.code else ""
+            body = f"You left {items} {noun} in your cart. {incentive.description}{code}"
         return ShortContent(
             title=f"Your cart at {shop.name}",
-            body=f"You left {items} {noun} in your cart. Complete your order before they go.",
-            url=(profile.cart.restore_url if profile.cart is not None else None)
+            body=body,
+            url=cart_link
+            or (profile.cart.restore_url if profile.cart is not None else None)
             or (f"{site}/cart" if site else ""),
         )
     if kind == REACTIVATION:

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from comeback.clock import iso
 from comeback.domain.alerts import ALERT_KINDS
+from comeback.domain.journeys import first_step_due, journey_for
 from comeback.models.profile import Profile
 from comeback.models.shop import ShopSettings
 
@@ -34,14 +35,28 @@ class TimerChange:
     subject: str = ""
 
 
-def cart_due(profile: Profile, settings: ShopSettings) -> tuple[datetime, str] | None:
+def _journey_began(profile: Profile, kind: str, state_at: datetime) -> bool:
+    """Whether the person already entered (or was messaged by) the journey for this state:
+    say a cart reminded of on a profile that was later merged into this one."""
+    began = [profile.messages.entered_by_kind.get(kind), profile.messages.last_by_kind.get(kind)]
+    return any(at is not None and at > state_at for at in began)
+
+
+def cart_trigger(profile: Profile) -> datetime | None:
+    """When the open cart was last active: its journey's clock starts there."""
     if profile.cart is None or not profile.cart.lines:
         return None
-    reminded = profile.messages.last_by_kind.get(CART_RECOVERY)
-    if reminded is not None and reminded > profile.cart.updated_at:
-        return None  # already reminded of this cart (say on a profile merged into this one)
-    delay = timedelta(minutes=settings.cart_reminder_delay_minutes)
-    return profile.cart.updated_at + delay, iso(profile.cart.updated_at)
+    return profile.cart.last_activity_at
+
+
+def cart_due(profile: Profile, settings: ShopSettings) -> tuple[datetime, str] | None:
+    """The first step of the cart journey for the open cart, unless it began already."""
+    journey = journey_for(CART_RECOVERY, settings)
+    trigger = cart_trigger(profile)
+    if journey is None or trigger is None or _journey_began(profile, CART_RECOVERY, trigger):
+        return None
+    entered = profile.messages.entered_by_kind.get(CART_RECOVERY)
+    return first_step_due(journey, trigger, entered), iso(trigger)
 
 
 # Under the P(alive) rule, a win-back never goes this soon after any activity.
@@ -54,15 +69,33 @@ def winback_due(reactivate_at: datetime, last_activity_at: datetime) -> datetime
     return max(reactivate_at, last_activity_at + MIN_QUIET_FOR_WINBACK)
 
 
-def reactivation_due(profile: Profile, settings: ShopSettings) -> tuple[datetime, str] | None:
+def lapsed_at(profile: Profile, settings: ShopSettings) -> datetime | None:
+    """When a customer counts as gone quiet: the win-back journey's trigger."""
     if profile.orders.count == 0 or profile.last_activity_at is None:
         return None
-    subject = iso(profile.last_activity_at)
     predicted = profile.value.reactivate_at if profile.value else None
     if settings.reactivation_p_alive_below is not None and predicted is not None:
-        return winback_due(predicted, profile.last_activity_at), subject
-    lapse = timedelta(days=settings.reactivation_after_days)
-    return profile.last_activity_at + lapse, subject
+        return winback_due(predicted, profile.last_activity_at)
+    return profile.last_activity_at + timedelta(days=settings.reactivation_after_days)
+
+
+def reactivation_due(profile: Profile, settings: ShopSettings) -> tuple[datetime, str] | None:
+    """The first step of the win-back journey for the customer's last activity."""
+    journey = journey_for(REACTIVATION, settings)
+    trigger = lapsed_at(profile, settings)
+    if journey is None or trigger is None or profile.last_activity_at is None:
+        return None
+    entered = profile.messages.entered_by_kind.get(REACTIVATION)
+    return first_step_due(journey, trigger, entered), iso(profile.last_activity_at)
+
+
+def journey_trigger(kind: str, profile: Profile, settings: ShopSettings) -> datetime | None:
+    """The moment a journey's step delays count from, for the profile as it is now."""
+    if kind == CART_RECOVERY:
+        return cart_trigger(profile)
+    if kind == REACTIVATION:
+        return lapsed_at(profile, settings)
+    return None
 
 
 def timer_changes(
@@ -95,13 +128,22 @@ def plan_timers(
 
 
 def desired_timers(profile: Profile, settings: ShopSettings) -> list[TimerChange]:
-    """Every timer as the profile says it should be (used to repair after a partial run)."""
+    """Every timer as the profile says it should be (used to repair after a partial run).
+    A journey already under way keeps the timer of its current step."""
+    changes: list[TimerChange] = []
     cart = cart_due(profile, settings)
+    trigger = cart_trigger(profile)
+    if cart is not None:
+        changes.append(TimerChange(CART_RECOVERY, *cart))
+    elif trigger is None or journey_for(CART_RECOVERY, settings) is None:
+        changes.append(TimerChange(CART_RECOVERY, None))
     lapse = reactivation_due(profile, settings)
-    return [
-        TimerChange(CART_RECOVERY, *cart) if cart else TimerChange(CART_RECOVERY, None),
-        TimerChange(REACTIVATION, *lapse) if lapse else TimerChange(REACTIVATION, None),
-    ]
+    last = profile.last_activity_at
+    if lapse is None:
+        changes.append(TimerChange(REACTIVATION, None))
+    elif last is None or not _journey_began(profile, REACTIVATION, last):
+        changes.append(TimerChange(REACTIVATION, *lapse))
+    return changes
 
 
 def due_day(due_at: datetime, now: datetime) -> date:

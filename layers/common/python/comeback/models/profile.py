@@ -51,6 +51,9 @@ class Cart(_Model):
     removed: dict[str, datetime] = Field(default_factory=dict)
     updated_at: datetime
     checkout_started_at: datetime | None = None
+    # The last time the person was at the cart without changing it (viewed it, started the
+    # checkout): a return that ends a reminder journey, as a change does.
+    returned_at: datetime | None = None
     # Where the person can pick the cart up again, when the shop's platform gave a link
     # (Shopify's abandoned-checkout URL): the reminder's link then, instead of the site's cart.
     restore_url: str | None = None
@@ -65,6 +68,11 @@ class Cart(_Model):
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines.values())
+
+    @property
+    def last_activity_at(self) -> datetime:
+        """The last time the person changed the cart or came back to it."""
+        return max(self.updated_at, self.returned_at or self.updated_at)
 
 
 class ConsentDecision(_Model):
@@ -97,6 +105,8 @@ class MessageStats(_Model):
     sent: int = 0
     last_sent_at: datetime | None = None
     last_by_kind: dict[str, datetime] = Field(default_factory=dict)
+    # When the person last entered each journey (held out or not): its re-entry cooldown.
+    entered_by_kind: dict[str, datetime] = Field(default_factory=dict)
     sent_by_channel: dict[str, int] = Field(default_factory=dict)
     # When the latest marketing messages went out, per channel (the frequency cap's memory).
     recent_marketing: dict[str, list[datetime]] = Field(default_factory=dict)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from comeback.models.journey import Journey, default_cart_journey, default_winback_journey
 from comeback.models.profile import CHANNELS, Channel
 
 DEFAULT_CHANNEL_ORDER: dict[str, list[Channel]] = {
@@ -17,10 +18,17 @@ DEFAULT_CHANNEL_ORDER: dict[str, list[Channel]] = {
 }
 
 
+def default_journeys() -> dict[str, Journey]:
+    return {"cart_recovery": default_cart_journey(), "reactivation": default_winback_journey()}
+
+
 class ShopSettings(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    cart_reminder_delay_minutes: int = Field(default=60, ge=5, le=60 * 24 * 14)
+    # Journeys by trigger: "cart_recovery" (an abandoned cart) and "reactivation" (a customer
+    # gone quiet). A shop's journeys replace the defaults one trigger at a time.
+    journeys: dict[str, Journey] = Field(default_factory=default_journeys)
+    # A customer lapses (the win-back journey's trigger) after this many quiet days.
     reactivation_after_days: int = Field(default=90, ge=1, le=3650)
     # Win back repeat customers when their probability of being alive (BG/NBD, weekly value
     # fit) falls below this, rather than after `reactivation_after_days`; one-time buyers and
@@ -84,6 +92,15 @@ class ShopSettings(BaseModel):
             if unknown:
                 raise ValueError(f"channel_order.{kind}: unknown channel {sorted(unknown)[0]}")
         return value
+
+    @field_validator("journeys")
+    @classmethod
+    def _known_journeys(cls, value: dict[str, Journey]) -> dict[str, Journey]:
+        defaults = default_journeys()
+        unknown = set(value) - set(defaults)
+        if unknown:
+            raise ValueError(f"journeys: no trigger named {sorted(unknown)[0]!r}")
+        return {**defaults, **value}
 
     @field_validator("site_url")
     @classmethod

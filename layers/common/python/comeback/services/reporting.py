@@ -10,10 +10,13 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from comeback.domain.kpis import DateRange, ShopKpis, ShopRecords, compute_kpis
+from comeback.domain.timers import CART_RECOVERY
 from comeback.errors import InvalidInput, NotFound
 from comeback.models.shop import Shop
 
 DEFAULT_RANGE_DAYS = 30
+# When a cart counts as abandoned for a shop that runs no cart journey.
+DEFAULT_ABANDON_MINUTES = 60
 # Ten years of days: more than raw events are kept, enough for any cohort table.
 MAX_RANGE_DAYS = 3_660
 
@@ -54,10 +57,12 @@ def parse_range(first: str | None, last: str | None, today: date) -> DateRange:
 
 def shop_kpis(source: KpiReader, shop_id: str, period: DateRange, now: datetime) -> ShopKpis:
     """The shop's figures for the range, as of `now` (carts whose abandonment delay has not
-    passed by then are still open). The shop's cart reminder delay is when a cart counts as
-    abandoned."""
+    passed by then are still open). A cart counts as abandoned when the first step of the
+    shop's cart journey falls due."""
     shop = source.shop(shop_id)
     if shop is None:
         raise NotFound("no such shop")
-    abandon_after = timedelta(minutes=shop.settings.cart_reminder_delay_minutes)
+    journey = shop.settings.journeys.get(CART_RECOVERY)
+    first_step = journey.steps[0].delay_minutes if journey else DEFAULT_ABANDON_MINUTES
+    abandon_after = timedelta(minutes=first_step)
     return compute_kpis(source.records(shop_id), period, as_of=now, abandon_after=abandon_after)

@@ -35,16 +35,31 @@ from comeback.domain import sending
 from comeback.domain.alerts import ALERT_KINDS, product_id_of
 from comeback.domain.email_content import build_mime, render, unsubscribe_url
 from comeback.domain.frequency import after_send, cap_frees_at, is_transactional
+from comeback.domain.journeys import (
+    NEVER_ENTERED,
+    StepSubject,
+    journey_for,
+    next_step_due,
+    parse_subject,
+    step_of,
+)
 from comeback.domain.merging import MAX_MERGE_HOPS
 from comeback.domain.push import build_payload, classify_push_response, delivery_options
 from comeback.domain.short_content import short_content
 from comeback.domain.sms_content import DEFAULT_OPT_OUT, compose_sms
-from comeback.domain.timers import TimerChange
-from comeback.domain.tokens import ClickClaim, UnsubscribeClaim, sign_click, sign_unsubscribe
+from comeback.domain.timers import CART_RECOVERY, TimerChange, journey_trigger
+from comeback.domain.tokens import (
+    ClickClaim,
+    UnsubscribeClaim,
+    sign_click,
+    sign_unsubscribe,
+)
 from comeback.models.catalogue import Product
 from comeback.models.jobs import MessageJob
+from comeback.models.journey import Incentive
 from comeback.models.profile import ConsentDecision, Profile
 from comeback.models.shop import Shop
+from comeback.services.cart_restore import cart_link, new_cart_claim
 
 MAX_SMS_SEGMENTS = 2
 SMS_NAME_CHARS = 20  # a long shop name must not crowd out the message
@@ -143,6 +158,7 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
         # Erased (or never saved): leave nothing behind in the person's partition.
         store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
         return "skipped:profile_gone"
+    step = parse_subject(job.subject).step if job.kind in sending.JOURNEY_KINDS else None
     if isinstance(decision, sending.Skip):
         reason = decision.reason
         store.record_skip(
@@ -153,18 +169,33 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
             reason=reason,
             at=now,
             retention=ctx.retention,
+            step=step,
         )
-        store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
+        if step is None or reason not in sending.STAY_IN_JOURNEY:
+            store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
+        if step == 0 and reason not in NEVER_ENTERED:
+            store.record_journey_entry(job.shop_id, job.profile_id, job.kind, now)
+        if step is not None and reason in sending.STAY_IN_JOURNEY:
+            _next_step(store, job, profile, shop, now, sent=False)
         return f"skipped:{reason}"
 
     deliveries = Deliveries(store)
     reservation = deliveries.reserve(
-        job.shop_id, job.profile_id, job.job_key, kind=job.kind, at=now, retention=ctx.retention
+        job.shop_id,
+        job.profile_id,
+        job.job_key,
+        kind=job.kind,
+        at=now,
+        retention=ctx.retention,
+        step=step,
     )
     if reservation is None:
-        # Sent (or being sent) by an earlier attempt: never twice.
-        store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
+        # Sent (or being sent) by an earlier attempt: never twice. A journey goes on (an
+        # attempt that stopped after sending may not have moved it to its next step).
+        _next_step(store, job, profile, shop, now, sent=True)
         return "duplicate"
+    if step == 0:
+        store.record_journey_entry(job.shop_id, job.profile_id, job.kind, now)
     try:
         outcome = _send_by_first_working_channel(
             ctx, deliveries, reservation, decision.channels, job, profile, shop, now
@@ -173,8 +204,29 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
         at = exc.at if isinstance(exc, RetryLater) else now + DEFAULT_RETRY
         deliveries.retry_later(job.shop_id, job.profile_id, job.job_key, at)
         raise
-    store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
+    _next_step(store, job, profile, shop, now, sent=outcome == "sent")
     return outcome
+
+
+def _next_step(
+    store: Store, job: MessageJob, profile: Profile, shop: Shop, now: datetime, *, sent: bool
+) -> None:
+    """Move a journey's timer on to its next step, or remove it after the last one (or for a
+    message that is no journey's). Only the holder of the step's claim moves it: a timer reset
+    meanwhile (a new cart) is left alone, and a repeated job moves nothing twice."""
+    subject = parse_subject(job.subject)
+    journey = journey_for(job.kind, shop.settings) if job.kind in sending.JOURNEY_KINDS else None
+    trigger = journey_trigger(job.kind, profile, shop.settings) if journey else None
+    due = (
+        next_step_due(journey, trigger, subject.step, now, sent=sent)
+        if journey and trigger
+        else None
+    )
+    if due is None:
+        store.finish_timer(job.shop_id, job.profile_id, job.kind, job.job_key)
+        return
+    following = str(StepSubject(subject.state, subject.step + 1))
+    store.rearm_timer(job.shop_id, job.profile_id, job.kind, job.job_key, due, following, now)
 
 
 def _send_by_first_working_channel(
@@ -251,6 +303,24 @@ def _alert_product(ctx: SenderContext, job: MessageJob) -> Product | None:
     if job.kind not in ALERT_KINDS:
         return None
     return Catalogue.of(ctx.store).get_product(job.shop_id, product_id_of(job.subject))
+
+
+def _cart_link(ctx: SenderContext, job: MessageJob, now: datetime) -> str | None:
+    """A cart reminder's link: our signed, expiring restore-cart page (it shows the cart with
+    no login or cookie, and sends the person on to the checkout). Not yet click-tracked."""
+    if job.kind != CART_RECOVERY:
+        return None
+    claim = new_cart_claim(job.shop_id, job.profile_id, parse_subject(job.subject).state, now)
+    return cart_link(ctx.public_base_url, claim, ctx.signing_key)
+
+
+def _incentive(job: MessageJob, shop: Shop) -> Incentive | None:
+    """The offer of the journey step the job is, if it carries one."""
+    if job.kind not in sending.JOURNEY_KINDS:
+        return None
+    journey = journey_for(job.kind, shop.settings)
+    step = step_of(journey, parse_subject(job.subject).step) if journey else None
+    return step.incentive if step else None
 
 
 def _skip_capped(store: Store, job: MessageJob, now: datetime, where: str) -> str:
@@ -355,7 +425,18 @@ def _send_email(
     link = unsubscribe_url(ctx.public_base_url, token)
     product = _alert_product(ctx, job)
     product_link = _tracked(ctx, job, "email", product.url) if product and product.url else None
-    content = render(job.kind, profile, shop, link, product=product, product_link=product_link)
+    restore = _cart_link(ctx, job, now)
+    content = render(
+        job.kind,
+        profile,
+        shop,
+        link,
+        product=product,
+        product_link=product_link,
+        cart_link=_tracked(ctx, job, "email", restore) if restore else None,
+        step=parse_subject(job.subject).step,
+        incentive=_incentive(job, shop),
+    )
     mime = build_mime(
         content,
         from_address=sender_address,
@@ -400,7 +481,14 @@ def _send_push(
     delivered = sum(1 for status in earlier.values() if status in (DELIVERED, "sending"))
     if not subscriptions and not delivered:
         return FailedForGood("no_subscription")
-    content = short_content(job.kind, profile, shop, product=_alert_product(ctx, job))
+    content = short_content(
+        job.kind,
+        profile,
+        shop,
+        product=_alert_product(ctx, job),
+        cart_link=_cart_link(ctx, job, now),  # tracked with the payload's URL below
+        incentive=_incentive(job, shop),
+    )
     payload = build_payload(
         title=content.title,
         body=content.body,
@@ -485,7 +573,9 @@ def _send_sms(
             ConsentDecision(granted=False, at=now, source="sms_opt_out"),
         )
         return FailedForGood("opted_out")
-    content = short_content(job.kind, profile, shop, product=_alert_product(ctx, job))
+    content = short_content(
+        job.kind, profile, shop, product=_alert_product(ctx, job), incentive=_incentive(job, shop)
+    )
     # The shop's own link, untracked: a signed tracking link would take a whole segment. It
     # goes with the opt-out instruction, which trimming never touches.
     text = compose_sms(
