@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from comeback.domain.kpis import (
-    NO_HOLDOUT,
+    NO_ENTRIES,
     CartActivity,
     ChannelStats,
     DateRange,
@@ -49,7 +49,9 @@ def test_an_empty_shop_has_zeros_and_no_invented_rates():
         assert ratio.value is None
     assert kpis.recovery_rate.value is None and kpis.unsubscribe_rate.value is None
     assert kpis.cohorts == () and kpis.messages == {}
-    assert kpis.lift.available is False and kpis.lift.reason == NO_HOLDOUT
+    assert kpis.lift.available is False and kpis.lift.reason == NO_ENTRIES
+    assert kpis.lift.treatment_entries == 0 and kpis.lift.holdout_entries == 0
+    assert kpis.lift_by_journey == {}
     assert sum(p.revenue for p in kpis.over_time) == 0
 
 
@@ -283,11 +285,18 @@ def test_the_json_answer_is_exact_and_names_the_missing_lift():
     assert body["repeat_purchase_rate"] == {"numerator": 1, "denominator": 1, "value": 1.0}
     assert body["cohort_retention"][0]["active"] == [1]
     assert body["lift_over_holdout"] == {
+        "journey": "cart_recovery",
         "available": False,
-        "reason": NO_HOLDOUT,
+        "reason": NO_ENTRIES,
         "lift": None,
         "confidence_interval": None,
+        "confidence_level": 0.95,
+        "relative_lift": None,
+        "treatment": {"entries": 0, "conversions": 0, "conversion_rate": None},
+        "holdout": {"entries": 0, "conversions": 0, "conversion_rate": None},
+        "incremental_revenue": None,
     }
+    assert body["lift_by_journey"] == {}
 
 
 def test_date_ranges_and_their_parsing():

@@ -25,7 +25,15 @@ from comeback import keys
 from comeback.adapters.dynamo_types import from_item, to_value
 from comeback.clock import parse_iso
 from comeback.domain import commerce
-from comeback.domain.kpis import CartActivity, Order, Send, ShopRecords, Unsubscribe
+from comeback.domain.kpis import (
+    CartActivity,
+    JourneyEntry,
+    Order,
+    Send,
+    ShopRecords,
+    Unsubscribe,
+    journey_entry,
+)
 from comeback.models.shop import Shop
 
 UNSUBSCRIBE_SOURCE = "unsubscribe_link"
@@ -52,6 +60,10 @@ _ATTRIBUTES = {
     "#created": "created_at",
     "#finished": "finished_at",
     "#clicks": "clicks",
+    # A journey's step and a skip's reason. Neither is a DynamoDB reserved word today, but
+    # every name here goes through a placeholder, so a future one cannot break the scan.
+    "#step": "step",
+    "#detail": "detail",
 }
 
 
@@ -81,8 +93,9 @@ class KpiSource:
         return Shop.model_validate(from_item(item)) if item else None
 
     def records(self, shop_id: str) -> ShopRecords:
-        """Every order, cart activity, send and link unsubscribe of one shop, each attributed
-        to the profile it ended up in (a merged profile's history counts for the survivor)."""
+        """Every order, cart activity, send, journey entry and link unsubscribe of one shop,
+        each attributed to the profile it ended up in (a merged profile's history counts for
+        the survivor)."""
         self.counts = ScanCounts()
         profiles: dict[str, dict[str, Any]] = {}
         events: list[dict[str, Any]] = []
@@ -105,8 +118,13 @@ class KpiSource:
             self._add_event(records, customer, item)
         for item in sends:
             customer = survivor(item.get("profile_id"))
+            if customer is None:
+                continue
+            entry = entry_from_send(item, customer)
+            if entry is not None:
+                records.entries.append(entry)
             at = item.get("finished_at") or item.get("created_at")
-            if customer is None or not at:
+            if not at:
                 continue
             records.sends.append(
                 Send(
@@ -176,6 +194,24 @@ class KpiSource:
             if "LastEvaluatedKey" not in page:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def entry_from_send(item: dict[str, Any], customer_id: str) -> JourneyEntry | None:
+    """The journey entry a send record stands for (see `comeback.domain.kpis.journey_entry`),
+    for `customer_id`: the profile the record's one ended up in. Entered when the record was
+    created (the step fell due), not when it finished."""
+    created = item.get("created_at")
+    if not created:
+        return None
+    step = item.get("step")  # a number (Decimal) when present; absent on older records
+    return journey_entry(
+        customer_id,
+        kind=str(item.get("message_kind") or ""),
+        step=None if step is None else int(step),
+        status=str(item.get("status") or ""),
+        detail=item.get("detail"),
+        at=parse_iso(created),
+    )
 
 
 def _survivors(profiles: dict[str, dict[str, Any]]) -> Callable[[str | None], str | None]:

@@ -33,20 +33,30 @@ Every figure is defined once, here, and in docs/kpis.md:
   least one tracked click).
 - unsubscribe rate: unsubscribes through an email's link in the range / emails delivered in
   the range.
-- lift over holdout: not available, with the reason (there is no holdout group yet).
+- lift over holdout, per journey (cart recovery is the headline): a share of the people who
+  enter a journey is held out by a stable hash and gets nothing. An entry is the journey's
+  first step on record, not skipped for a reason that means the person never entered; it
+  converts when its customer ordered at or after it and within `attribution_window`. Lift:
+  the treated entries' conversion rate minus the held-out entries' one, with a 95% interval
+  (Newcombe's hybrid score method), for entries in the range. Not available, with the
+  reason, when either group is empty or smaller than `MIN_GROUP_ENTRIES`.
 """
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from comeback.domain.journeys import HOLDOUT, NEVER_ENTERED
+
 CART_RECOVERY = "cart_recovery"
+REACTIVATION = "reactivation"
 EMAIL = "email"
 DEFAULT_ATTRIBUTION_WINDOW = timedelta(days=5)
 DEFAULT_ABANDON_AFTER = timedelta(minutes=60)
@@ -57,10 +67,28 @@ CENT = Decimal("0.01")
 # Send outcomes: accepted by the provider, and every outcome of a send that was attempted.
 DELIVERED_STATUSES = frozenset({"sent"})
 ATTEMPTED_STATUSES = frozenset({"sent", "failed", "unknown"})
+# Journeys. The sender writes these skip reasons as plain text (it does not import this
+# module): a test pins them. A step-0 record skipped for the holdout is a held-out entry; one
+# skipped for a reason below means the person never entered (the cart closed, the profile
+# went, ...); any other step-0 record is a treated entry (intent to treat: one we could not
+# reach, e.g. without consent, still counts as treated, so both groups are alike but for
+# the messages).
+HOLDOUT_REASON = HOLDOUT
+NOT_ENTERED_REASONS = NEVER_ENTERED
+# Send records from before journeys had steps: these kinds were single-step journeys, so a
+# record without a step is their step 0. Other kinds without a step (product alerts) are not
+# journeys.
+SINGLE_STEP_JOURNEYS = frozenset({CART_RECOVERY, REACTIVATION})
+# Below this many entries in either group the comparison says too little to show.
+MIN_GROUP_ENTRIES = 30
+# The standard normal quantile for a two-sided 95% interval.
+Z_95 = 1.959963984540054
+NO_ENTRIES = "no one entered this journey in the range"
 NO_HOLDOUT = (
-    "no holdout group: every eligible customer is messaged, so there is no comparable group "
-    "left unmessaged to measure against"
+    "no held-out entries in the range: no one who entered was held out, so there is no "
+    "comparable group left unmessaged to measure against"
 )
+NO_TREATMENT = "no treated entries in the range: everyone who entered was held out"
 
 
 # -- records -----------------------------------------------------------------------------------
@@ -97,6 +125,16 @@ class Unsubscribe:
 
 
 @dataclass(frozen=True)
+class JourneyEntry:
+    """A person entering a journey (its step 0), in the holdout group or the treated one."""
+
+    customer_id: str
+    journey: str  # the journey's message kind: cart_recovery, reactivation, ...
+    at: datetime
+    held_out: bool
+
+
+@dataclass(frozen=True)
 class ShopRecords:
     orders: list[Order] = field(default_factory=list)
     cart_activity: list[CartActivity] = field(default_factory=list)
@@ -104,6 +142,7 @@ class ShopRecords:
     unsubscribes: list[Unsubscribe] = field(default_factory=list)
     # Each customer's first order as their profile counts it (it outlives the raw events).
     first_orders: dict[str, datetime] = field(default_factory=dict)
+    entries: list[JourneyEntry] = field(default_factory=list)
 
 
 # -- figures -----------------------------------------------------------------------------------
@@ -188,11 +227,28 @@ class PeriodRevenue:
 
 @dataclass(frozen=True)
 class Lift:
+    """A journey's treated entries against its held-out ones. The counts are there even when
+    the lift is not (`available` False, with the `reason`)."""
+
     available: bool
     reason: str | None = None
-    lift: float | None = None
+    lift: float | None = None  # treated rate - held-out rate, a fraction (0.02: 2 points)
     confidence_low: float | None = None
     confidence_high: float | None = None
+    treatment_entries: int = 0
+    treatment_conversions: int = 0
+    holdout_entries: int = 0
+    holdout_conversions: int = 0
+    relative_lift: float | None = None  # lift / held-out rate; None when that rate is 0
+    incremental_revenue: Decimal | None = None
+
+    @property
+    def treatment_rate(self) -> Ratio:
+        return Ratio(self.treatment_conversions, self.treatment_entries)
+
+    @property
+    def holdout_rate(self) -> Ratio:
+        return Ratio(self.holdout_conversions, self.holdout_entries)
 
 
 @dataclass(frozen=True)
@@ -217,9 +273,10 @@ class ShopKpis:
     messages: dict[str, ChannelStats]
     unsubscribes: int
     unsubscribe_rate: Ratio
-    lift: Lift
+    lift: Lift  # the cart recovery journey's
     attribution_window_days: float
     granularity: str  # "week" or "month": the buckets of `over_time`
+    lift_by_journey: dict[str, Lift] = field(default_factory=dict)
 
 
 # -- computing ---------------------------------------------------------------------------------
@@ -268,6 +325,7 @@ def compute_kpis(
     messages = _messages(records.sends, period)
     emails = messages.get(EMAIL, ChannelStats()).delivered
     unsubscribes = sum(1 for u in records.unsubscribes if period.holds(u.at))
+    lifts = _lifts(records.entries, orders, period, attribution_window)
     return ShopKpis(
         period=period,
         as_of=as_of,
@@ -295,9 +353,10 @@ def compute_kpis(
         messages=messages,
         unsubscribes=unsubscribes,
         unsubscribe_rate=Ratio(unsubscribes, emails),
-        lift=Lift(available=False, reason=NO_HOLDOUT),
+        lift=lifts.get(CART_RECOVERY, Lift(available=False, reason=NO_ENTRIES)),
         attribution_window_days=attribution_window / timedelta(days=1),
         granularity=_granularity(period),
+        lift_by_journey=lifts,
     )
 
 
@@ -414,6 +473,151 @@ def _messages(sends: list[Send], period: DateRange) -> dict[str, ChannelStats]:
     return {channel: ChannelStats(*figures) for channel, figures in sorted(counts.items())}
 
 
+def journey_entry(
+    customer_id: str,
+    *,
+    kind: str,
+    step: int | None,
+    status: str,
+    detail: str | None,
+    at: datetime,
+) -> JourneyEntry | None:
+    """The journey entry a send record stands for, if any: its journey's step 0 (a record
+    without a step is step 0 of the single-step journeys that came before steps), unless it
+    was skipped because the person was no longer there to enter (`NOT_ENTERED_REASONS`)."""
+    if step is None and kind not in SINGLE_STEP_JOURNEYS:
+        return None  # not a journey (a product alert) or not a step we can place
+    if (step or 0) != 0:
+        return None
+    skipped = status == "skipped"
+    if skipped and detail in NOT_ENTERED_REASONS:
+        return None
+    return JourneyEntry(customer_id, kind, at, held_out=skipped and detail == HOLDOUT_REASON)
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson's score interval for one proportion: unlike p +- z*se it stays within [0, 1]
+    and does not collapse to a point at 0 or n successes, which conversion rates often are
+    near."""
+    if trials <= 0 or not 0 <= successes <= trials:
+        raise ValueError("need 0 <= successes <= trials and trials > 0")
+    p = successes / trials
+    z2 = z * z
+    denominator = 1 + z2 / trials
+    centre = (p + z2 / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denominator
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
+
+
+def newcombe_interval(
+    successes_a: int, trials_a: int, successes_b: int, trials_b: int, z: float = Z_95
+) -> tuple[float, float]:
+    """A confidence interval for p_a - p_b, two independent proportions, by the hybrid score
+    method: method 10 of Newcombe, R. G. (1998). Interval estimation for the difference
+    between independent proportions. Statistics in Medicine 17, 873-890.
+
+    Each proportion gets its Wilson score interval (l, u); the difference d = p_a - p_b then
+    runs from d - sqrt((p_a - l_a)^2 + (u_b - p_b)^2) to d + sqrt((u_a - p_a)^2 + (p_b -
+    l_b)^2). Chosen over the textbook d +- z*se because that one is too narrow for small
+    groups and rates near 0, exactly a small holdout's case; this one keeps close to its
+    nominal coverage there, needs no iteration and stays within [-1, 1]."""
+    p_a, p_b = successes_a / trials_a, successes_b / trials_b
+    low_a, high_a = wilson_interval(successes_a, trials_a, z)
+    low_b, high_b = wilson_interval(successes_b, trials_b, z)
+    difference = p_a - p_b
+    return (
+        difference - math.hypot(p_a - low_a, high_b - p_b),
+        difference + math.hypot(high_a - p_a, p_b - low_b),
+    )
+
+
+def _lifts(
+    entries: list[JourneyEntry], orders: list[Order], period: DateRange, window: timedelta
+) -> dict[str, Lift]:
+    """Each journey's lift over its holdout, for the entries in the range (their orders may
+    come after it). `orders` are unique and in time order."""
+    orders_of: dict[str, list[Order]] = defaultdict(list)
+    for order in orders:
+        orders_of[order.customer_id].append(order)
+    times_of = {customer: [o.at for o in own] for customer, own in orders_of.items()}
+    # Per journey and group (held out or not): entries, and each converting entry's order.
+    entered: dict[str, dict[bool, int]] = defaultdict(lambda: {False: 0, True: 0})
+    converted: dict[str, dict[bool, list[Order]]] = defaultdict(lambda: {False: [], True: []})
+    for entry in entries:
+        if not period.holds(entry.at):
+            continue
+        entered[entry.journey][entry.held_out] += 1
+        times = times_of.get(entry.customer_id, [])
+        found = bisect_left(times, entry.at)  # the first order at or after the entry
+        if found < len(times) and times[found] <= entry.at + window:
+            converted[entry.journey][entry.held_out].append(orders_of[entry.customer_id][found])
+    return {
+        journey: _lift(
+            entered[journey][False],
+            converted[journey][False],
+            entered[journey][True],
+            len(converted[journey][True]),
+        )
+        for journey in sorted(entered)
+    }
+
+
+def _lift(
+    treated: int, treated_orders: list[Order], held_out: int, held_out_conversions: int
+) -> Lift:
+    counts = Lift(
+        available=False,
+        treatment_entries=treated,
+        treatment_conversions=len(treated_orders),
+        holdout_entries=held_out,
+        holdout_conversions=held_out_conversions,
+    )
+    reason = None
+    if not treated and not held_out:
+        reason = NO_ENTRIES
+    elif not held_out:
+        reason = NO_HOLDOUT
+    elif not treated:
+        reason = NO_TREATMENT
+    elif held_out < MIN_GROUP_ENTRIES:
+        reason = f"too few held-out entries to compare: {held_out} of {MIN_GROUP_ENTRIES} needed"
+    elif treated < MIN_GROUP_ENTRIES:
+        reason = f"too few treated entries to compare: {treated} of {MIN_GROUP_ENTRIES} needed"
+    if reason is not None:
+        return replace(counts, reason=reason)
+    treated_rate = len(treated_orders) / treated
+    held_out_rate = held_out_conversions / held_out
+    lift = treated_rate - held_out_rate
+    low, high = newcombe_interval(len(treated_orders), treated, held_out_conversions, held_out)
+    return replace(
+        counts,
+        available=True,
+        lift=lift,
+        confidence_low=low,
+        confidence_high=high,
+        relative_lift=lift / held_out_rate if held_out_rate else None,
+        incremental_revenue=_incremental_revenue(
+            treated, treated_orders, held_out, held_out_conversions
+        ),
+    )
+
+
+def _incremental_revenue(
+    treated: int, treated_orders: list[Order], held_out: int, held_out_conversions: int
+) -> Decimal | None:
+    """The conversions the messages added (lift x treated entries) times what a treated
+    conversion was worth on average (the value of each converting entry's order). A point
+    estimate, exact in decimals: None when no treated entry converted (no value to go by)."""
+    if not treated_orders:
+        return None
+    # lift x treated entries, without the float: conversions beyond the held-out rate's.
+    extra = len(treated_orders) - Decimal(treated) * held_out_conversions / held_out
+    average = sum((o.value for o in treated_orders), start=Decimal(0)) / len(treated_orders)
+    return (extra * average).quantize(CENT)
+
+
 def _granularity(period: DateRange) -> str:
     return "week" if period.days <= WEEKLY_UP_TO_DAYS else "month"
 
@@ -470,6 +674,37 @@ def _money(amount: Decimal | None) -> str | None:
     return None if amount is None else str(amount)
 
 
+def _fraction(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def lift_as_json(lift: Lift) -> dict[str, Any]:
+    """A journey's lift: the first four keys are the ones the API had before the holdout."""
+    return {
+        "available": lift.available,
+        "reason": lift.reason,
+        "lift": _fraction(lift.lift),
+        "confidence_interval": (
+            [_fraction(lift.confidence_low), _fraction(lift.confidence_high)]
+            if lift.available
+            else None
+        ),
+        "confidence_level": 0.95,
+        "relative_lift": _fraction(lift.relative_lift),
+        "treatment": {
+            "entries": lift.treatment_entries,
+            "conversions": lift.treatment_conversions,
+            "conversion_rate": _fraction(lift.treatment_rate.value),
+        },
+        "holdout": {
+            "entries": lift.holdout_entries,
+            "conversions": lift.holdout_conversions,
+            "conversion_rate": _fraction(lift.holdout_rate.value),
+        },
+        "incremental_revenue": _money(lift.incremental_revenue),
+    }
+
+
 def kpis_as_json(kpis: ShopKpis) -> dict[str, Any]:
     """The figures as JSON: money as exact decimal text, rates with their two counts."""
     return {
@@ -521,14 +756,8 @@ def kpis_as_json(kpis: ShopKpis) -> dict[str, Any]:
         },
         "unsubscribes": kpis.unsubscribes,
         "unsubscribe_rate": _ratio(kpis.unsubscribe_rate),
-        "lift_over_holdout": {
-            "available": kpis.lift.available,
-            "reason": kpis.lift.reason,
-            "lift": kpis.lift.lift,
-            "confidence_interval": (
-                [kpis.lift.confidence_low, kpis.lift.confidence_high]
-                if kpis.lift.available
-                else None
-            ),
+        "lift_over_holdout": {"journey": CART_RECOVERY, **lift_as_json(kpis.lift)},
+        "lift_by_journey": {
+            journey: lift_as_json(lift) for journey, lift in kpis.lift_by_journey.items()
         },
     }

@@ -8,7 +8,16 @@ from datetime import datetime
 from decimal import Decimal
 from html import escape
 
-from comeback.domain.kpis import ChannelStats, Cohort, Funnel, PeriodRevenue, Ratio, ShopKpis
+from comeback.domain.kpis import (
+    MIN_GROUP_ENTRIES,
+    ChannelStats,
+    Cohort,
+    Funnel,
+    Lift,
+    PeriodRevenue,
+    Ratio,
+    ShopKpis,
+)
 
 CHART_WIDTH = 760
 BAR_CHART_HEIGHT = 260
@@ -40,6 +49,7 @@ th{color:#6b7280;font-weight:600}td.left,th.left{text-align:left}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
 dl{font-size:13px;color:#374151}dt{font-weight:600;margin-top:8px}dd{margin:2px 0 0 0}
 .empty{color:#6b7280;font-style:italic}
+td.note{text-align:left;white-space:normal;color:#6b7280;min-width:220px}
 """
 
 
@@ -61,6 +71,28 @@ def _percent(value: float | None) -> str:
 
 def _ratio_note(ratio: Ratio) -> str:
     return f"{_number(ratio.numerator)} of {_number(ratio.denominator)}"
+
+
+def _points(value: float | None) -> str:
+    """A difference of two rates, in percentage points, with its sign."""
+    return NOT_AVAILABLE if value is None else f"{value * 100:+.1f} pts"
+
+
+def _interval(lift: Lift) -> str:
+    low, high = lift.confidence_low, lift.confidence_high
+    if not lift.available or low is None or high is None:
+        return NOT_AVAILABLE
+    return f"{low * 100:+.1f} to {high * 100:+.1f} pts"
+
+
+def _lift_card(lift: Lift) -> str:
+    if not lift.available:
+        return _card("Lift over holdout (cart recovery)", "not available", lift.reason or "")
+    return _card(
+        "Lift over holdout (cart recovery)",
+        _points(lift.lift),
+        f"95% interval {_interval(lift)}",
+    )
 
 
 def _card(label: str, value: str, note: str = "") -> str:
@@ -103,11 +135,7 @@ def render_report(kpis: ShopKpis, *, shop_name: str, currency: str, generated_at
             _percent(kpis.unsubscribe_rate.value),
             f"{_ratio_note(kpis.unsubscribe_rate)} emails",
         ),
-        _card(
-            "Lift over holdout",
-            "not available" if not kpis.lift.available else _percent(kpis.lift.lift),
-            kpis.lift.reason or "",
-        ),
+        _lift_card(kpis.lift),
     ]
     sections = [
         f"<h1>{_text(shop_name)}</h1>",
@@ -122,6 +150,8 @@ def render_report(kpis: ShopKpis, *, shop_name: str, currency: str, generated_at
         f'<div class="panel">{cohort_table(kpis.cohorts)}</div>',
         "<h2>Messages by channel</h2>",
         f'<div class="panel">{messages_table(kpis.messages)}</div>',
+        "<h2>Lift over holdout, by journey</h2>",
+        f'<div class="panel">{lift_table(kpis.lift_by_journey, currency)}</div>',
         "<h2>How these are counted</h2>",
         _definitions(kpis),
     ]
@@ -277,6 +307,48 @@ def messages_table(messages: dict[str, ChannelStats]) -> str:
     )
 
 
+def _journey(kind: str) -> str:
+    return kind.replace("_", " ").capitalize()
+
+
+def _group(rate: Ratio) -> str:
+    return f"{_percent(rate.value)} ({_ratio_note(rate)})"
+
+
+def lift_table(lifts: dict[str, Lift], currency: str) -> str:
+    """Per journey: each group's conversion rate with its counts, then the lift with its
+    interval, or why there is none (the counts are shown either way)."""
+    if not lifts:
+        return '<p class="empty">No one entered a journey in this range.</p>'
+    rows = []
+    for kind, lift in lifts.items():
+        groups = (
+            f'<tr><td class="left">{_text(_journey(kind))}</td>'
+            f"<td>{_text(_group(lift.treatment_rate))}</td>"
+            f"<td>{_text(_group(lift.holdout_rate))}</td>"
+        )
+        if not lift.available:
+            rows.append(
+                f'{groups}<td class="note" colspan="4">{_text(lift.reason or "")}</td></tr>'
+            )
+            continue
+        relative = lift.relative_lift
+        cells = (
+            _points(lift.lift),
+            _interval(lift),
+            NOT_AVAILABLE if relative is None else f"{relative * 100:+.0f}%",
+            _money(lift.incremental_revenue, currency),
+        )
+        rows.append(groups + "".join(f"<td>{_text(cell)}</td>" for cell in cells) + "</tr>")
+    return (
+        '<table><thead><tr><th class="left">Journey</th><th>Treated: converted</th>'
+        "<th>Held out: converted</th><th>Lift</th><th>95% interval</th><th>Relative</th>"
+        f"<th>Added revenue</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        '<p class="sub">Conversion rate of each group\'s entries in the range, with its counts. '
+        "Lift: treated minus held-out rate, in percentage points.</p>"
+    )
+
+
 def _definitions(kpis: ShopKpis) -> str:
     window = f"{kpis.attribution_window_days:g} days"
     items = (
@@ -305,7 +377,16 @@ def _definitions(kpis: ShopKpis) -> str:
             f"An abandoned cart whose reminder went out and whose order came within {window} "
             "of it, the reminder being the last message before the order.",
         ),
-        ("Lift over holdout", kpis.lift.reason or "Measured against a holdout group."),
+        (
+            "Lift over holdout",
+            "A share of the people who enter a journey is held out and gets nothing. An entry "
+            "converts when its customer orders within "
+            f"{window} after it. Lift is the treated entries' conversion rate minus the held-out "
+            "ones', in percentage points, with a 95% interval (Newcombe's hybrid score method); "
+            "when the interval includes 0 the messages' effect is not yet distinguishable from "
+            f"none. Shown once each group has {MIN_GROUP_ENTRIES} entries in the range. Added "
+            "revenue: the extra conversions times what a treated conversion was worth.",
+        ),
     )
     body = "".join(f"<dt>{_text(term)}</dt><dd>{_text(text)}</dd>" for term, text in items)
     return f"<dl>{body}</dl>"
