@@ -59,9 +59,9 @@ NO_AUTHORIZER_REASONS = {
         "key and rejects unknown keys before anything is stored."
     ),
     "unsubscribe": (
-        "Unsubscribe and tracked links are opened from messages by recipients with no account: "
-        "each link carries an HMAC-signed token (key in Secrets Manager) that the Lambda "
-        "verifies, as one-click unsubscribe (RFC 8058) requires."
+        "Unsubscribe, tracked and restore-cart links are opened from messages by recipients "
+        "with no account: each link carries an HMAC-signed token (key in Secrets Manager) that "
+        "the Lambda verifies, as one-click unsubscribe (RFC 8058) requires."
     ),
     "web": (
         "The browser snippet, its service worker code and its settings are fetched by "
@@ -84,9 +84,10 @@ NO_AUTHORIZER_REASONS = {
         "tokens: each delivery carries the platform's HMAC-SHA256 signature of the raw body, "
         "made with the shop's webhook secret (in Secrets Manager), which the Lambda verifies "
         "in constant time before anything is stored; unsigned or forged deliveries get 401. "
-        "Its product API (POST /v1/products) is called by the shop's own backend with the "
-        "shop's secret key (HTTP Basic user name); the public write key and unknown keys are "
-        "refused before anything is stored."
+        "Its product and settings APIs (POST /v1/products, GET and PATCH /v1/settings) are "
+        "called by the shop's own backend with the shop's secret key (HTTP Basic user name); "
+        "the public write key and unknown keys are refused before anything is read or stored, "
+        "and a settings change only ever reaches the shop the key belongs to."
     ),
 }
 
@@ -246,7 +247,8 @@ class Api(Construct):
                 webhook_secret_arn=self.webhook_secret.secret_arn,
             ),
         )
-        # Looks up shops and writes catalogue products; it touches no timer.
+        # Looks up shops, writes catalogue products and changes a shop's settings (a
+        # conditional update of its shop item); it touches no timer.
         storage.grant(storage.table, self.webhooks, write=True)
         events.queue.grant_send_messages(self.webhooks.function)
         # A product change worth it puts one alert job per watcher on the send queue.

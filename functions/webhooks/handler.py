@@ -3,7 +3,8 @@
 - POST /v1/webhooks/shopify and /v1/webhooks/woocommerce, with `?shop=<shop_id>`: verifies the
   platform's HMAC signature with the shop's webhook secret, maps the payload to tracking events
   (onto the events queue) and catalogue products;
-- POST /v1/products: the shop's backend reports products (its secret key only).
+- POST /v1/products: the shop's backend reports products (its secret key only);
+- GET and PATCH /v1/settings: the shop reads and changes its settings (its secret key only).
 
 A product change worth it alerts the product's watchers (message jobs onto the send queue)."""
 
@@ -13,11 +14,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from comeback import wiring
 from comeback.adapters.catalogue import Catalogue
 from comeback.adapters.queues import QueuePublisher
+from comeback.adapters.shop_records import ShopRecords
 from comeback.adapters.watchers import Watchers
 from comeback.domain.intake import IntakePolicy
 from comeback.http import ApiRequest, guarded, json_response
 from comeback.observability import logger, metrics
-from comeback.services import alerts, products, webhooks
+from comeback.services import alerts, products, shop_settings, webhooks
 from comeback.settings import WebhookSettings, load
 
 
@@ -102,4 +104,26 @@ def handler(event: dict, context: LambdaContext) -> dict:
         }
         return json_response(200, body)
 
-    return guarded(receive_products if platform == "products" else receive)
+    def serve_settings() -> dict:
+        answer = shop_settings.serve(
+            method=request.method,
+            query=request.query,
+            body=request.body,
+            authorization=request.headers.get("authorization"),
+            store=wiring.store(settings),
+            records=ShopRecords(wiring.client("dynamodb"), settings.table_name),
+            now=now,
+        )
+        # The names of the settings changed, never their values.
+        logger.info(
+            "settings read" if request.method == "GET" else "settings changed",
+            shop_id=answer.shop_id,
+            changed=list(answer.changed),
+        )
+        body = {"success": True, "settings": answer.settings}
+        if request.method == "PATCH":
+            body["changed"] = list(answer.changed)
+        return json_response(200, body)
+
+    routes = {"products": receive_products, "settings": serve_settings}
+    return guarded(routes.get(platform, receive))

@@ -59,6 +59,23 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--table", help="the main table's name (stack output TableName)")
     shop.add_argument("--timers-table", help="with --table: stack output TimersTableName")
 
+    shop_settings = commands.add_parser(
+        "settings",
+        help="show a shop's settings, or apply a JSON settings file to them (docs/settings.md)",
+        description="Prints the shop's settings as JSON. With --apply, first applies the file "
+        "as a patch (the settings it names change, the others stay; in `journeys` and "
+        "`channel_order` each kind named is replaced whole). Exit status 2 when the file is "
+        "unusable; nothing is changed then.",
+    )
+    shop_settings.add_argument("shop_id")
+    settings_where = shop_settings.add_mutually_exclusive_group(required=True)
+    settings_where.add_argument("--stack", help="the deployed stack's name (reads its outputs)")
+    settings_where.add_argument("--table", help="the main table's name (stack output TableName)")
+    shop_settings.add_argument("--apply", type=Path, help="a JSON file of settings to change")
+    shop_settings.add_argument(
+        "--show", action="store_true", help="print the settings (the default without --apply)"
+    )
+
     vapid = commands.add_parser(
         "vapid-keys", help="create the web push (VAPID) key pair in a deployed stack's secret"
     )
@@ -159,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "create-shop":
         return _create_shop(args)
+    if args.command == "settings":
+        return _settings(args)
     if args.command == "vapid-keys":
         return _vapid_keys(args)
     if args.command == "webhook-secret":
@@ -303,6 +322,50 @@ def _create_shop(args: argparse.Namespace) -> int:
         f"secret key: {keys.secret_key}\n"
         "The keys are stored only as hashes: keep them now.\n"
     )
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> int:
+    """Reads and changes the shop item with your AWS credentials (or moto's, through
+    AWS_ENDPOINT_URL), through the same service as `PATCH /v1/settings`."""
+    import json
+
+    import boto3
+
+    from comeback.adapters.shop_records import ShopRecords
+    from comeback.clock import SystemClock
+    from comeback.errors import ComebackError
+    from comeback.services import shop_settings
+    from comeback.services.shops import valid_shop_id
+
+    if not valid_shop_id(args.shop_id):
+        sys.stderr.write("shop id: 2-63 lower-case letters, digits and dashes\n")
+        return 2
+    table = args.table
+    if args.stack:
+        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+        table = outputs["TableName"]
+    records = ShopRecords(boto3.client("dynamodb"), table)
+    try:
+        if args.apply is None:
+            current = shop_settings.read_settings(records, args.shop_id)
+        else:
+            try:
+                text = args.apply.read_bytes()
+            except OSError as exc:
+                sys.stderr.write(f"settings: cannot read {args.apply}: {exc.strerror}\n")
+                return 2
+            changes = shop_settings.parse_changes(text)
+            change = shop_settings.apply_change(records, args.shop_id, changes, SystemClock().now())
+            current = change.settings.model_dump(mode="json")
+            changed = ", ".join(change.changed) or "nothing (already so)"
+            sys.stderr.write(f"settings of {args.shop_id}: changed {changed}\n")
+    except ComebackError as exc:
+        where = f"{args.apply}: " if args.apply is not None else ""
+        sys.stderr.write(f"settings: {where}{getattr(exc, 'message', None) or exc}\n")
+        return 2
+    sys.stdout.write(json.dumps(current, indent=2) + "\n")
     return 0
 
 

@@ -26,8 +26,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/webhooks/woocommerce", "webhooks"),
     # The shop's backend reports product changes (secret key only); they may alert watchers.
     Route("POST", "/v1/products", "webhooks"),
-    # Signed links in messages: tracked clicks, and one-click unsubscribe.
+    # The shop's backend or its owner reads and changes the shop's settings (secret key only).
+    Route("GET", "/v1/settings", "webhooks"),
+    Route("PATCH", "/v1/settings", "webhooks"),
+    # Signed links in messages: tracked clicks, restore-cart pages, one-click unsubscribe.
     Route("GET", "/v1/click", "unsubscribe"),
+    Route("GET", "/v1/cart", "unsubscribe"),
     Route("GET", "/v1/unsubscribe", "unsubscribe"),
     # Privacy rights (the shop's secret key only): read, export, erase a person.
     Route("GET", "/v1/privacy/profile", "privacy"),

@@ -222,7 +222,7 @@ def _accept(
     try:
         message = SegmentMessage.model_validate(merged)
     except ValidationError as exc:
-        raise InvalidInput(_describe(exc)) from exc
+        raise InvalidInput(describe_validation_error(exc)) from exc
     _check_semantics(message)
 
     received_at = ensure_utc(received_at)
@@ -280,7 +280,8 @@ def _check_semantics(message: SegmentMessage) -> None:
         try:
             commerce.parse_properties(message.event, message.properties)
         except ValidationError as exc:
-            raise InvalidInput(f"{message.event}: {_describe(exc, 'properties')}") from exc
+            reason = describe_validation_error(exc, "properties")
+            raise InvalidInput(f"{message.event}: {reason}") from exc
     try:
         consent.check_consent(message)
     except ValueError as exc:
@@ -356,14 +357,18 @@ def _content_id(shop_id: str, wire: dict[str, Any], received_at: datetime, sourc
     return "server-" + hashlib.sha256(f"{shop_id}|{canonical}".encode()).hexdigest()[:32]
 
 
-def _describe(exc: ValidationError, prefix: str = "") -> str:
+def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
+    """Pydantic's errors as one line a client can act on: `field.path: reason; ...` (the
+    first five). Also used for shop settings (services.shop_settings)."""
     parts = []
     for error in exc.errors(include_url=False)[:5]:
         location = ".".join(str(p) for p in error["loc"])
         if prefix:
             location = f"{prefix}.{location}" if location else prefix
         message = error["msg"].removeprefix("Value error, ")
-        parts.append(f"{location}: {message}" if location else message)
+        # A validator's own message may already start with the field it names.
+        named = not location or message.startswith((f"{location}:", f"{location}."))
+        parts.append(message if named else f"{location}: {message}")
     return "; ".join(parts)
 
 

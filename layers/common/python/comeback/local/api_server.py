@@ -91,6 +91,9 @@ class LocalApi:
             def do_POST(self) -> None:
                 self._dispatch("POST")
 
+            def do_PATCH(self) -> None:
+                self._dispatch("PATCH")
+
             def _dispatch(self, method: str) -> None:
                 raw_length = self.headers.get("Content-Length") or "0"
                 if not raw_length.isdigit():
