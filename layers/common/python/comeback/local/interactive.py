@@ -12,11 +12,29 @@ from comeback.clock import SystemClock
 from comeback.domain.webhooks import PLATFORMS
 from comeback.local.push_peer import Subscriber
 from comeback.local.stack import LocalStack
+from comeback.models.journey import Incentive, Journey, JourneyStep
 from comeback.models.shop import ShopSettings
 from comeback.services.shops import ShopKeys, create_shop
 from comeback.services.webhook_secrets import install_webhook_secret
 
 SENDER_DOMAIN = "shop.example.com"  # synthetic: a reserved domain (RFC 2606)
+# The shipped cart journey's three steps in minutes, not hours, for a person trying it out:
+# nobody held out and no re-entry cooldown, so every cart you abandon gets its reminders.
+LOCAL_JOURNEYS = {
+    "cart_recovery": Journey(
+        steps=[
+            JourneyStep(delay_minutes=1, channels=["push"]),
+            JourneyStep(delay_minutes=5, channels=["email", "sms"]),
+            JourneyStep(
+                delay_minutes=10,
+                channels=["email", "push", "sms"],
+                incentive=Incentive(description="10% off your order", code="LOCAL10"),
+            ),
+        ],
+        holdout_percent=0,
+        reentry_cooldown_days=0,
+    )
+}
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -36,7 +54,7 @@ def serve(*, port: int, tick_seconds: float, quiet_hours: bool = True) -> int:
         name="Local Shop",
         settings=ShopSettings(
             from_address=f"hello@{SENDER_DOMAIN}",
-            cart_reminder_delay_minutes=5,
+            journeys=LOCAL_JOURNEYS,
             site_url="https://shop.example.com",
             **({} if quiet_hours else {"quiet_hours_start": None, "quiet_hours_end": None}),
         ),
@@ -117,7 +135,9 @@ def _banner(
   push service:   {stack.push_peer.origin}   (local: the only push endpoints accepted here)
   shop:           local   write key:  {key}
                           secret key: {keys.secret_key}   (server-side calls, trusted)
-  cart reminders after 5 minutes ({quiet}); queues and sweeps run every {tick_seconds:g} s.
+  cart journey: push after 1 minute, email after 5, last email with an offer after 10
+                  ({quiet}); queues and sweeps run every {tick_seconds:g} s.
+  settings:       curl -u {keys.secret_key}: {api}/v1/settings   (PATCH to change journeys)
   webhooks:       {api}/v1/webhooks/shopify?shop=local      secret: {webhook_secrets["shopify"]}
                   {api}/v1/webhooks/woocommerce?shop=local  secret: {webhook_secrets["woocommerce"]}
                   (sign the raw body: base64 HMAC-SHA256 with the secret; docs/webhooks.md)
