@@ -4,6 +4,7 @@ RFC 8058 one-click unsubscribe headers."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -14,7 +15,7 @@ from string import Template
 from urllib.parse import quote
 
 from comeback.domain.alerts import ALERT_KINDS, BACK_IN_STOCK, price_text, product_title
-from comeback.domain.timers import CART_RECOVERY, REACTIVATION
+from comeback.domain.timers import BROWSE_ABANDONMENT, CART_RECOVERY, REACTIVATION
 from comeback.models.catalogue import Product
 from comeback.models.journey import Incentive
 from comeback.models.profile import Profile
@@ -63,10 +64,13 @@ def render(
     cart_link: str | None = None,
     step: int = 0,
     incentive: Incentive | None = None,
+    track: Callable[[str], str] | None = None,
 ) -> EmailContent:
     """A product alert needs the `product`; `product_link` is its URL through click tracking.
     A cart reminder links to `cart_link` (our signed restore-cart page, tracked) when given;
-    `step` is the journey step (a later one reads as a last reminder), with its offer."""
+    `step` is the journey step (a later one reads as a last reminder), with its offer.
+    `track` wraps a link to the shop's site in click tracking (links given here already are).
+    """
     site = shop.settings.site_url or ""
     name = _first_name(profile)
     greeting = f"Hello {name}," if name else "Hello,"
@@ -109,7 +113,7 @@ def render(
             )
             body_text += "\n\n" + "\n".join(line for line in (offer, code) if line)
         action_label = "Back to your cart"
-        action_url = cart_link or cart.restore_url or _join(site, "/cart")
+        action_url = cart_link or _tracked(track, cart.restore_url or _join(site, "/cart"))
     elif kind in ALERT_KINDS and product is not None:
         title = product_title(product)
         price = price_text(product)
@@ -131,11 +135,27 @@ def render(
         body_text = "\n".join(line for line in (intro, details) if line)
         action_label = "See it now"
         action_url = product_link or product.url or site or "/"
+    elif kind == BROWSE_ABANDONMENT and profile.browsing is not None:
+        names = [p.name for p in profile.browsing.products if p.name]
+        first = names[0] if names else None
+        subject = (
+            f"Still thinking about {first}?" if first else f"Still looking around {shop.name}?"
+        )
+        intro = f"You were looking at these at {shop.name}:" if names else ""
+        body_html = (
+            f"<p>{html.escape(intro)}</p><ul>"
+            + "".join(f"<li>{html.escape(name)}</li>" for name in names)
+            + "</ul>"
+            if names
+            else f"<p>{html.escape(f'Come back to {shop.name} and find what you were after.')}</p>"
+        )
+        body_text = "\n".join([intro, *(f"- {name}" for name in names)]) if names else ""
+        action_label, action_url = f"Back to {shop.name}", _tracked(track, site) if site else "/"
     elif kind == REACTIVATION:
         subject = f"It has been a while - new arrivals at {shop.name}"
         intro = f"We have not seen you at {shop.name} for a while. Here is what is new."
         body_html, body_text = f"<p>{html.escape(intro)}</p>", intro
-        action_label, action_url = f"Visit {shop.name}", site or "/"
+        action_label, action_url = f"Visit {shop.name}", _tracked(track, site) if site else "/"
     else:
         raise ValueError(f"no email for message kind {kind!r}")
 
@@ -160,6 +180,10 @@ def render(
         ]
     )
     return EmailContent(subject=subject, html=page, text=text + "\n")
+
+
+def _tracked(track: Callable[[str], str] | None, url: str) -> str:
+    return track(url) if track else url
 
 
 def _join(site: str, path: str) -> str:

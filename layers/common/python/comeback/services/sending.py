@@ -436,6 +436,7 @@ def _send_email(
         cart_link=_tracked(ctx, job, "email", restore) if restore else None,
         step=parse_subject(job.subject).step,
         incentive=_incentive(job, shop),
+        track=lambda url: _tracked(ctx, job, "email", url),
     )
     mime = build_mime(
         content,
