@@ -8,7 +8,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from comeback.domain.alerts import ALERT_KINDS
-from comeback.domain.timers import CART_RECOVERY, REACTIVATION, SWEEP_KINDS
+from comeback.domain.timers import BROWSE_ABANDONMENT, CART_RECOVERY, REACTIVATION, SWEEP_KINDS
 from comeback.settings import SweepSettings
 from constructs import Construct
 
@@ -29,6 +29,7 @@ class Sweep:
 # One schedule per sweep kind the handler knows (comeback.domain.timers.SWEEP_KINDS).
 SWEEPS: tuple[Sweep, ...] = (
     Sweep(name=CART_RECOVERY, every_minutes=5),
+    Sweep(name=BROWSE_ABANDONMENT, every_minutes=15),
     Sweep(name=REACTIVATION, every_minutes=60),
     # Product alerts held back over someone's quiet hours go out soon after they end.
     *(Sweep(name=kind, every_minutes=15) for kind in ALERT_KINDS),

@@ -10,6 +10,8 @@ SINGLE_REMINDER = {
     "cart_recovery": Journey(
         steps=[JourneyStep(delay_minutes=60)], holdout_percent=0, reentry_cooldown_days=0
     ),
+    # Off: a test of other rules whose shopper views products gets no extra message.
+    "browse_abandonment": Journey(enabled=False, steps=[JourneyStep(delay_minutes=120)]),
     "reactivation": Journey(
         steps=[JourneyStep(delay_minutes=0)], holdout_percent=0, reentry_cooldown_days=0
     ),

@@ -397,6 +397,7 @@ def test_sweeps_run_on_schedules_with_their_names(synth: Synth) -> None:
     }
     assert {name: schedule for name, (schedule, _) in sweeps.items()} == {
         "cart_recovery": "rate(5 minutes)",
+        "browse_abandonment": "rate(15 minutes)",
         "reactivation": "rate(1 hour)",
         "back_in_stock": "rate(15 minutes)",
         "price_drop": "rate(15 minutes)",

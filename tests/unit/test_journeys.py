@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from comeback.clock import iso
+from comeback.domain.email_content import render
 from comeback.domain.journeys import (
     HOLDOUT,
     NEVER_ENTERED,
@@ -16,11 +17,18 @@ from comeback.domain.journeys import (
 )
 from comeback.domain.profiles import new_profile
 from comeback.domain.sending import STAY_IN_JOURNEY, Send, Skip, decide
-from comeback.domain.timers import CART_RECOVERY, cart_due, desired_timers, plan_timers
+from comeback.domain.timers import (
+    BROWSE_ABANDONMENT,
+    CART_RECOVERY,
+    browse_due,
+    cart_due,
+    desired_timers,
+    plan_timers,
+)
 from comeback.models.jobs import MessageJob
 from comeback.models.journey import Journey, JourneyStep, default_cart_journey
-from comeback.models.profile import Cart, CartLine, ConsentDecision
-from comeback.models.shop import ShopSettings
+from comeback.models.profile import Browsing, Cart, CartLine, ConsentDecision, ViewedProduct
+from comeback.models.shop import Shop, ShopSettings
 from pydantic import ValidationError
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -174,3 +182,67 @@ def test_a_cart_whose_journey_began_sets_no_new_first_step_and_repair_keeps_its_
     due, subject = cart_due(entered, SETTINGS)
     assert subject == iso(T0 + timedelta(hours=2))
     assert due == T0 + timedelta(minutes=31) + timedelta(days=7)
+
+
+def browser(views=3, cart=False):
+    profile = shopper()
+    profile.cart = None
+    if cart:
+        profile.cart = Cart(updated_at=T0, lines={"x": CartLine(product_id="x", updated_at=T0)})
+    profile.browsing = Browsing(
+        views=views,
+        last_viewed_at=T0,
+        products=[ViewedProduct(product_id="b", name="<b>Boots</b>")],
+    )
+    return profile
+
+
+def browse_job(state=None):
+    return MessageJob(
+        shop_id="s",
+        profile_id="p",
+        kind=BROWSE_ABANDONMENT,
+        subject=state or iso(T0),
+        job_key="b0",
+        claimed_at=T0,
+    )
+
+
+def test_repeated_views_without_a_cart_start_browse_abandonment_and_fewer_do_not():
+    settings = ShopSettings()
+    due, subject = browse_due(browser(), settings)
+    assert (due, subject) == (T0 + timedelta(hours=2), iso(T0))
+    assert browse_due(browser(views=2), settings) is None
+    # With a cart open the cart journey is theirs: never both at once.
+    assert browse_due(browser(cart=True), settings) is None
+
+
+def test_a_cart_more_views_or_a_recent_cart_reminder_end_browse_abandonment():
+    now = T0 + timedelta(hours=2)
+    assert decide(browser(), browse_job(), SETTINGS, now) == Send(("email",))
+    assert decide(browser(cart=True), browse_job(), SETTINGS, now) == Skip("cart_open")
+    later = browser()
+    later.browsing.last_viewed_at = T0 + timedelta(minutes=30)
+    assert decide(later, browse_job(), SETTINGS, now) == Skip("returned")
+    reminded = browser()
+    reminded.messages.last_by_kind[CART_RECOVERY] = now - timedelta(hours=3)
+    assert decide(reminded, browse_job(), SETTINGS, now) == Skip("cart_reminded")
+
+
+def test_the_browse_email_names_the_products_escaped_and_links_only_to_the_shop():
+    shop = Shop(
+        shop_id="s",
+        name="Shoe Shop",
+        created_at=T0,
+        settings=ShopSettings(site_url="https://shoes.example.com"),
+    )
+    content = render(
+        BROWSE_ABANDONMENT,
+        browser(),
+        shop,
+        "https://api.example.com/v1/unsubscribe?t=x",
+        track=lambda url: f"https://api.example.com/v1/click?to={url}",
+    )
+    assert content.subject == "Still thinking about <b>Boots</b>?"
+    assert "&lt;b&gt;Boots&lt;/b&gt;" in content.html and "<b>Boots" not in content.html
+    assert 'href="https://api.example.com/v1/click?to=https://shoes.example.com"' in content.html

@@ -30,6 +30,7 @@ JOURNEY_OVER = "journey_over"
 NEVER_ENTERED = frozenset(
     {"cart_closed", "cart_changed", "ordered", RETURNED, "profile_gone", "merged"}
     | {"not_a_customer", "unknown_kind", JOURNEY_OFF, JOURNEY_OVER, "shop_gone"}
+    | {"cart_open", "browsing_over", "cart_reminded"}
 )
 
 

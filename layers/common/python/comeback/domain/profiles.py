@@ -31,11 +31,14 @@ from comeback.models.profile import (
     MAX_RECENT_ORDER_IDS,
     MAX_TRAIT_BYTES,
     MAX_TRAITS,
+    MAX_VIEWED_PRODUCTS,
+    Browsing,
     Cart,
     CartLine,
     ConsentDecision,
     OrderStats,
     Profile,
+    ViewedProduct,
 )
 from comeback.models.shop import ShopSettings
 
@@ -44,6 +47,9 @@ _IDENTITY_TRAITS = frozenset(
 )
 PUSH_CONSENT_SOURCE = "push_subscription"
 MAX_URL_LENGTH = 2048
+
+# A product name kept for a browse-abandonment message (the rest of a long name adds nothing).
+MAX_NAME_CHARS = 120
 
 
 def new_profile(shop_id: str, profile_id: str, now: datetime) -> Profile:
@@ -215,9 +221,29 @@ def _apply_track(
         return  # refused at intake; nothing to apply from an old queued copy
     if event == commerce.ORDER_COMPLETED and isinstance(props, commerce.OrderProps):
         _apply_order(profile, props, timestamp)
+        profile.browsing = None
+    elif event == commerce.PRODUCT_VIEWED and isinstance(props, commerce.ProductProps):
+        _note_view(profile, props, timestamp)
     elif event in commerce.CART_EVENTS and props is not None:
+        profile.browsing = None  # a cart: the cart journey speaks to them now
         restore_url = restore_link(properties) if trusted else None
         _apply_cart_event(profile, event, props, timestamp, settings, restore_url)
+
+
+def _note_view(profile: Profile, product: commerce.ProductProps, at: datetime) -> None:
+    key = product.line_key()
+    if not key:
+        return
+    browsing = profile.browsing or Browsing(last_viewed_at=at)
+    seen = ViewedProduct(product_id=key, name=(product.name or "")[:MAX_NAME_CHARS] or None)
+    others = [p for p in browsing.products if p.product_id != key]
+    profile.browsing = browsing.model_copy(
+        update={
+            "views": browsing.views + 1,
+            "last_viewed_at": max(browsing.last_viewed_at, at),
+            "products": [seen, *others][:MAX_VIEWED_PRODUCTS],
+        }
+    )
 
 
 def _apply_order(profile: Profile, order: commerce.OrderProps, at: datetime) -> None:

@@ -20,7 +20,13 @@ from comeback.domain.journeys import (
     step_of,
 )
 from comeback.domain.quiet_hours import next_allowed
-from comeback.domain.timers import CART_RECOVERY, REACTIVATION, reactivation_due
+from comeback.domain.timers import (
+    BROWSE_ABANDONMENT,
+    CART_RECOVERY,
+    REACTIVATION,
+    browse_trigger,
+    reactivation_due,
+)
 from comeback.models.catalogue import Product
 from comeback.models.jobs import MessageJob
 from comeback.models.journey import JourneyStep
@@ -29,7 +35,9 @@ from comeback.models.shop import ShopSettings
 
 NO_CONSENT = "no_consent"
 CAPPED = "capped"
-JOURNEY_KINDS = (CART_RECOVERY, REACTIVATION)
+JOURNEY_KINDS = (CART_RECOVERY, BROWSE_ABANDONMENT, REACTIVATION)
+# A cart reminder this recent rules out a browse-abandonment message: never both at once.
+CART_FIRST = timedelta(hours=24)
 # Skips after which the person is still in the journey: its next step may reach them (by
 # another channel, or once the cap frees). Any other skip ends the journey.
 STAY_IN_JOURNEY = frozenset({NO_CONSENT, "no_address", "suppressed", CAPPED})
@@ -110,6 +118,10 @@ def _journey_state(
         ended = _cart_journey_ended(profile, subject.state)
         if ended is not None:
             return ended
+    elif job.kind == BROWSE_ABANDONMENT:
+        ended = _browsing_ended(profile, settings, subject.state, now)
+        if ended is not None:
+            return ended
     else:
         due = reactivation_due(profile, settings)
         if due is None:
@@ -138,6 +150,24 @@ def _cart_journey_ended(profile: Profile, state: str) -> Skip | None:
         return Skip(RETURNED if returned else "cart_changed")
     if profile.orders.last_at is not None and profile.orders.last_at >= cart.updated_at:
         return Skip("ordered")
+    return None
+
+
+def _browsing_ended(
+    profile: Profile, settings: ShopSettings, state: str, now: datetime
+) -> Skip | None:
+    """A cart, an order or more browsing ends a browse-abandonment journey; so does a cart
+    reminder sent lately (the cart journey comes first, and never both at once)."""
+    if profile.cart is not None and profile.cart.lines:
+        return Skip("cart_open")
+    trigger = browse_trigger(profile, settings)
+    if trigger is None:
+        return Skip("browsing_over")  # an order or a cart since
+    if iso(trigger) != state:
+        return Skip(RETURNED)
+    reminded = profile.messages.last_by_kind.get(CART_RECOVERY)
+    if reminded is not None and now - reminded < CART_FIRST:
+        return Skip("cart_reminded")
     return None
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from comeback.domain.alerts import ALERT_KINDS, BACK_IN_STOCK, price_text, product_title
-from comeback.domain.timers import CART_RECOVERY, REACTIVATION
+from comeback.domain.timers import BROWSE_ABANDONMENT, CART_RECOVERY, REACTIVATION
 from comeback.models.catalogue import Product
 from comeback.models.journey import Incentive
 from comeback.models.profile import Profile
@@ -53,6 +53,14 @@ def short_content(
             url=cart_link
             or (profile.cart.restore_url if profile.cart is not None else None)
             or (f"{site}/cart" if site else ""),
+        )
+    if kind == BROWSE_ABANDONMENT:
+        products = profile.browsing.products if profile.browsing is not None else []
+        name = next((p.name for p in products if p.name), None)
+        return ShortContent(
+            title=f"Still looking at {shop.name}?",
+            body=f"{name} is still here." if name else "What you were looking at is still here.",
+            url=site,
         )
     if kind == REACTIVATION:
         return ShortContent(

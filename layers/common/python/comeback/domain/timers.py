@@ -18,9 +18,10 @@ from comeback.models.shop import ShopSettings
 
 CART_RECOVERY = "cart_recovery"
 REACTIVATION = "reactivation"
+BROWSE_ABANDONMENT = "browse_abandonment"
 # Product alerts are queued at once when the product changes; their timers only hold one
 # back over the person's quiet hours (domain.sending), so their sweeps find little.
-SWEEP_KINDS = (CART_RECOVERY, REACTIVATION, *ALERT_KINDS)
+SWEEP_KINDS = (CART_RECOVERY, BROWSE_ABANDONMENT, REACTIVATION, *ALERT_KINDS)
 
 # A win-back timer is only moved when activity moved it by at least this much, so that a
 # busy customer costs one timer write a day, not one per page view. The sender checks the
@@ -59,6 +60,26 @@ def cart_due(profile: Profile, settings: ShopSettings) -> tuple[datetime, str] |
     return first_step_due(journey, trigger, entered), iso(trigger)
 
 
+def browse_trigger(profile: Profile, settings: ShopSettings) -> datetime | None:
+    """When someone who looked at products repeatedly, with no cart open, last looked."""
+    browsing = profile.browsing
+    if browsing is None or browsing.views < settings.browse_min_views:
+        return None
+    if profile.cart is not None and profile.cart.lines:
+        return None  # the cart journey is theirs: never both at once
+    return browsing.last_viewed_at
+
+
+def browse_due(profile: Profile, settings: ShopSettings) -> tuple[datetime, str] | None:
+    """The browse-abandonment message for the person's latest views, unless already begun."""
+    journey = journey_for(BROWSE_ABANDONMENT, settings)
+    trigger = browse_trigger(profile, settings)
+    if journey is None or trigger is None or _journey_began(profile, BROWSE_ABANDONMENT, trigger):
+        return None
+    entered = profile.messages.entered_by_kind.get(BROWSE_ABANDONMENT)
+    return first_step_due(journey, trigger, entered), iso(trigger)
+
+
 # Under the P(alive) rule, a win-back never goes this soon after any activity.
 MIN_QUIET_FOR_WINBACK = timedelta(days=7)
 
@@ -93,6 +114,8 @@ def journey_trigger(kind: str, profile: Profile, settings: ShopSettings) -> date
     """The moment a journey's step delays count from, for the profile as it is now."""
     if kind == CART_RECOVERY:
         return cart_trigger(profile)
+    if kind == BROWSE_ABANDONMENT:
+        return browse_trigger(profile, settings)
     if kind == REACTIVATION:
         return lapsed_at(profile, settings)
     return None
@@ -102,12 +125,11 @@ def timer_changes(
     before: Profile | None, after: Profile, settings: ShopSettings
 ) -> list[TimerChange]:
     changes: list[TimerChange] = []
-    old_cart = cart_due(before, settings) if before else None
-    new_cart = cart_due(after, settings)
-    if new_cart != old_cart:
-        changes.append(
-            TimerChange(CART_RECOVERY, *new_cart) if new_cart else TimerChange(CART_RECOVERY, None)
-        )
+    for kind, due in ((CART_RECOVERY, cart_due), (BROWSE_ABANDONMENT, browse_due)):
+        old = due(before, settings) if before else None
+        new = due(after, settings)
+        if new != old:
+            changes.append(TimerChange(kind, *new) if new else TimerChange(kind, None))
 
     new_lapse = reactivation_due(after, settings)
     if new_lapse is not None and after.last_activity_at is not None:
@@ -131,12 +153,12 @@ def desired_timers(profile: Profile, settings: ShopSettings) -> list[TimerChange
     """Every timer as the profile says it should be (used to repair after a partial run).
     A journey already under way keeps the timer of its current step."""
     changes: list[TimerChange] = []
-    cart = cart_due(profile, settings)
-    trigger = cart_trigger(profile)
-    if cart is not None:
-        changes.append(TimerChange(CART_RECOVERY, *cart))
-    elif trigger is None or journey_for(CART_RECOVERY, settings) is None:
-        changes.append(TimerChange(CART_RECOVERY, None))
+    for kind, due in ((CART_RECOVERY, cart_due), (BROWSE_ABANDONMENT, browse_due)):
+        step = due(profile, settings)
+        if step is not None:
+            changes.append(TimerChange(kind, *step))
+        elif journey_trigger(kind, profile, settings) is None or not journey_for(kind, settings):
+            changes.append(TimerChange(kind, None))
     lapse = reactivation_due(profile, settings)
     last = profile.last_activity_at
     if lapse is None:

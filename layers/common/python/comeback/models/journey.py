@@ -4,7 +4,8 @@ when a person may enter it again, and the share held out to measure its effect.
 Shops change journeys through their settings (the shop API, `comeback shop`, or the stack's
 config file); the defaults below ship. What ends a journey is fixed per trigger and written
 in domain.journeys: an abandoned cart ends on any order, a return to the cart or an emptied
-cart; a win-back ends on any activity.
+cart; browse abandonment ends with a cart, an order or more browsing; a win-back ends on
+any activity.
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def default_cart_journey() -> Journey:
             JourneyStep(delay_minutes=MINUTES_PER_DAY, channels=["email", "push", "sms"]),
         ]
     )
+
+
+def default_browse_journey() -> Journey:
+    """One message, two hours after someone who looked at products repeatedly went quiet
+    without a cart."""
+    return Journey(steps=[JourneyStep(delay_minutes=2 * 60, channels=["email", "push"])])
 
 
 def default_winback_journey() -> Journey:

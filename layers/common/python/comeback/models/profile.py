@@ -75,6 +75,24 @@ class Cart(_Model):
         return max(self.updated_at, self.returned_at or self.updated_at)
 
 
+class ViewedProduct(_Model):
+    product_id: str
+    name: str | None = None
+
+
+MAX_VIEWED_PRODUCTS = 3
+
+
+class Browsing(_Model):
+    """Product views since the person's last cart activity or order: what a browse-abandonment
+    message is about. Names only: a link goes to the shop's site, never to a URL a browser
+    sent us."""
+
+    views: int = 0
+    last_viewed_at: datetime
+    products: list[ViewedProduct] = Field(default_factory=list)  # latest first
+
+
 class ConsentDecision(_Model):
     granted: bool
     at: datetime
@@ -158,6 +176,7 @@ class Profile(_Model):
     last_activity_at: datetime | None = None
     cart: Cart | None = None
     cart_closed_at: datetime | None = None
+    browsing: Browsing | None = None
     messages: MessageStats = Field(default_factory=MessageStats)
     onsite: OnsiteStats = Field(default_factory=OnsiteStats)
     # The last activity the win-back timer was set for (see domain.timers).

@@ -7,27 +7,40 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from comeback.models.journey import Journey, default_cart_journey, default_winback_journey
+from comeback.models.journey import (
+    Journey,
+    default_browse_journey,
+    default_cart_journey,
+    default_winback_journey,
+)
 from comeback.models.profile import CHANNELS, Channel
 
 DEFAULT_CHANNEL_ORDER: dict[str, list[Channel]] = {
     "cart_recovery": ["push", "email", "sms"],
     "reactivation": ["email", "push", "sms"],
+    "browse_abandonment": ["email", "push"],
     "back_in_stock": ["email", "push", "sms"],
     "price_drop": ["email", "push", "sms"],
 }
 
 
 def default_journeys() -> dict[str, Journey]:
-    return {"cart_recovery": default_cart_journey(), "reactivation": default_winback_journey()}
+    return {
+        "cart_recovery": default_cart_journey(),
+        "browse_abandonment": default_browse_journey(),
+        "reactivation": default_winback_journey(),
+    }
 
 
 class ShopSettings(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    # Journeys by trigger: "cart_recovery" (an abandoned cart) and "reactivation" (a customer
-    # gone quiet). A shop's journeys replace the defaults one trigger at a time.
+    # Journeys by trigger: "cart_recovery" (an abandoned cart), "browse_abandonment" (product
+    # views without a cart) and "reactivation" (a customer gone quiet). A shop's journeys
+    # replace the defaults one trigger at a time.
     journeys: dict[str, Journey] = Field(default_factory=default_journeys)
+    # Browse abandonment starts after this many product views with no cart or order since.
+    browse_min_views: int = Field(default=3, ge=1, le=100)
     # A customer lapses (the win-back journey's trigger) after this many quiet days.
     reactivation_after_days: int = Field(default=90, ge=1, le=3650)
     # Win back repeat customers when their probability of being alive (BG/NBD, weekly value
