@@ -26,6 +26,7 @@ class Processing(Construct):
         *,
         storage: Storage,
         events: WorkQueue,
+        send: WorkQueue,
         defaults: FunctionDefaults,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -36,8 +37,12 @@ class Processing(Construct):
             defaults=defaults,
             description="Applies accepted events to profiles, carts and journeys",
             timeout=consumer_timeout(events.spec),
-            environment=settings_environment(ProcessorSettings, **storage.table_names),
+            environment=settings_environment(
+                ProcessorSettings, **storage.table_names, send_queue_url=send.queue.queue_url
+            ),
         )
+        # Queues order-status messages for the sender.
+        send.queue.grant_send_messages(self.processor.function)
         # Applies events to profiles (main table) and sets or cancels their timers.
         storage.grant(storage.table, self.processor, write=True)
         storage.grant(storage.timers_table, self.processor, write=True)

@@ -46,7 +46,12 @@ class ComebackStack(Stack):
         defaults = FunctionDefaults(functions_dir=sources.functions_dir, layers=self.layers.all)
 
         self.processing = Processing(
-            self, "Processing", storage=self.storage, events=self.queues.events, defaults=defaults
+            self,
+            "Processing",
+            storage=self.storage,
+            events=self.queues.events,
+            send=self.queues.send,
+            defaults=defaults,
         )
         self.api = Api(
             self,

@@ -3,6 +3,8 @@
 A failed record is reported back to SQS (partial batch response) and retried; after the
 queue's maxReceiveCount it lands in the dead-letter queue, which raises an alarm."""
 
+from collections.abc import Callable
+
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -12,9 +14,11 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comeback import wiring
+from comeback.adapters.queues import QueuePublisher
 from comeback.errors import NotFound
-from comeback.jsonutil import loads
+from comeback.jsonutil import dumps, loads
 from comeback.models.events import AcceptedEvent
+from comeback.models.jobs import MessageJob
 from comeback.observability import logger, metrics
 from comeback.services.processing import ReadAhead, process_event, read_ahead_for
 from comeback.settings import ProcessorSettings, load
@@ -37,10 +41,19 @@ def apply_record(record: SQSRecord) -> str:
         now=wiring.clock().now(),
         retention=settings.event_retention,
         read_ahead=_batch_reads,
+        publish=_publisher(settings),
     )
     metrics.add_metric(name=f"Events{outcome.title()}", unit=MetricUnit.Count, value=1)
     logger.debug("event processed", shop_id=event.shop_id, outcome=outcome)
     return outcome
+
+
+def _publisher(settings: ProcessorSettings) -> Callable[[MessageJob], None] | None:
+    """Order-status messages go straight to the send queue (no sweep waits in between)."""
+    if not settings.send_queue_url:
+        return None
+    queue = QueuePublisher(wiring.client("sqs"), settings.send_queue_url)
+    return lambda job: queue.publish([dumps(job.model_dump())])
 
 
 @logger.inject_lambda_context

@@ -65,7 +65,7 @@ POWERTOOLS_VARIABLES = {
 }
 FUNCTION_VARIABLES = {
     "intake": {"COMEBACK_EVENTS_QUEUE_URL", "COMEBACK_VAPID_SECRET_ARN"},
-    "processor": set(),
+    "processor": {"COMEBACK_SEND_QUEUE_URL"},  # order-status messages
     "sweep": {"COMEBACK_SEND_QUEUE_URL"},
     "sender": {
         "COMEBACK_SIGNING_SECRET_ARN",

@@ -51,6 +51,8 @@ class WebhookSettings(StoreSettings):
 
 class ProcessorSettings(StoreSettings):
     event_retention_days: int = Field(default=400, ge=1, le=3650)
+    # Where order-status messages are queued (none: they are not sent).
+    send_queue_url: str | None = None
 
     @property
     def event_retention(self) -> timedelta:

@@ -39,12 +39,16 @@ def choose_channels(
     *,
     email_suppressed: bool,
     order: list[Channel] | None = None,
+    transactional: bool = False,
 ) -> ChannelChoice:
-    """`order`: a journey step's own channels, instead of the shop's order for the kind."""
+    """`order`: a journey step's own channels, instead of the shop's order for the kind. A
+    `transactional` message (the person's own order) goes by email without marketing consent
+    (a bounced or complaining address stays suppressed); push and SMS still need consent."""
     usable: list[Channel] = []
     refused: dict[str, str] = {}
     for channel in order or channel_order(kind, settings):
-        if not profile.has_consent(channel):
+        needs_consent = not (transactional and channel == "email")
+        if needs_consent and not profile.has_consent(channel):
             refused[channel] = "no_consent"
         elif not _reachable(profile, channel):
             refused[channel] = "no_address"

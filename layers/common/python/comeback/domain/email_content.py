@@ -15,6 +15,7 @@ from string import Template
 from urllib.parse import quote
 
 from comeback.domain.alerts import ALERT_KINDS, BACK_IN_STOCK, price_text, product_title
+from comeback.domain.order_status import ORDER_STATUS, OrderUpdate
 from comeback.domain.timers import BROWSE_ABANDONMENT, CART_RECOVERY, REACTIVATION
 from comeback.models.catalogue import Product
 from comeback.models.journey import Incentive
@@ -65,6 +66,7 @@ def render(
     step: int = 0,
     incentive: Incentive | None = None,
     track: Callable[[str], str] | None = None,
+    order: OrderUpdate | None = None,
 ) -> EmailContent:
     """A product alert needs the `product`; `product_link` is its URL through click tracking.
     A cart reminder links to `cart_link` (our signed restore-cart page, tracked) when given;
@@ -151,6 +153,12 @@ def render(
         )
         body_text = "\n".join([intro, *(f"- {name}" for name in names)]) if names else ""
         action_label, action_url = f"Back to {shop.name}", _tracked(track, site) if site else "/"
+    elif kind == ORDER_STATUS and order is not None:
+        subject = order.headline()
+        intro = f"{subject}." if order.status != "completed" else f"{subject} at {shop.name}."
+        body_html, body_text = f"<p>{html.escape(intro)}</p>", intro
+        action_label = f"Visit {shop.name}"
+        action_url = _tracked(track, site) if site else "/"
     elif kind == REACTIVATION:
         subject = f"It has been a while - new arrivals at {shop.name}"
         intro = f"We have not seen you at {shop.name} for a while. Here is what is new."

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from comeback.domain.order_status import ORDER_STATUS
 from comeback.models.profile import MAX_RECENT_SENDS
 
 # Messages a person asked for or needs (their order's status): never capped or held back.
-TRANSACTIONAL_KINDS = frozenset({"order_status"})
+TRANSACTIONAL_KINDS = frozenset({ORDER_STATUS})
 
 
 def is_transactional(kind: str) -> bool:

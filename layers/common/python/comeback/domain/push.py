@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from comeback.domain.order_status import ORDER_STATUS
 from comeback.domain.timers import CART_RECOVERY, REACTIVATION
 
 MAX_ENDPOINT_CHARS = 1024
@@ -65,7 +66,6 @@ _TAG_CHARS = re.compile(r"[A-Za-z0-9._:\-]+")
 
 # Time to live and urgency (RFC 8030 section 5) per message kind. A cart reminder is
 # pointless after an evening; a win-back can wait a day and should not wake a phone.
-ORDER_STATUS = "order_status"
 BACK_IN_STOCK = "back_in_stock"
 PRICE_DROP = "price_drop"
 _HOUR = 3600

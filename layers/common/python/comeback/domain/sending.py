@@ -19,6 +19,7 @@ from comeback.domain.journeys import (
     parse_subject,
     step_of,
 )
+from comeback.domain.order_status import ORDER_STATUS
 from comeback.domain.quiet_hours import next_allowed
 from comeback.domain.timers import (
     BROWSE_ABANDONMENT,
@@ -88,10 +89,19 @@ def decide(
         stale = still_holds(job.kind, product, job.subject)
         if stale is not None:
             return Skip(stale)
+    elif job.kind == ORDER_STATUS:
+        if not settings.order_status_messages.enabled:
+            return Skip(JOURNEY_OFF)
+        order = settings.order_status_messages.channels
     else:
         return Skip("unknown_kind")
     choice = choose_channels(
-        profile, job.kind, settings, email_suppressed=email_suppressed, order=order
+        profile,
+        job.kind,
+        settings,
+        email_suppressed=email_suppressed,
+        order=order,
+        transactional=is_transactional(job.kind),
     )
     if not choice.usable:
         return Skip(choice.reason)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from comeback.domain.alerts import ALERT_KINDS, BACK_IN_STOCK, price_text, product_title
+from comeback.domain.order_status import ORDER_STATUS, OrderUpdate
 from comeback.domain.timers import BROWSE_ABANDONMENT, CART_RECOVERY, REACTIVATION
 from comeback.models.catalogue import Product
 from comeback.models.journey import Incentive
@@ -28,6 +29,7 @@ def short_content(
     product: Product | None = None,
     cart_link: str | None = None,
     incentive: Incentive | None = None,
+    order: OrderUpdate | None = None,
 ) -> ShortContent:
     """A product alert needs the `product`; a cart reminder lands on `cart_link` (our
     restore-cart page) when given, and names a journey step's offer."""
@@ -62,6 +64,8 @@ def short_content(
             body=f"{name} is still here." if name else "What you were looking at is still here.",
             url=site,
         )
+    if kind == ORDER_STATUS and order is not None:
+        return ShortContent(title=shop.name, body=f"{order.headline()}.", url=site)
     if kind == REACTIVATION:
         return ShortContent(
             title=f"We miss you at {shop.name}",

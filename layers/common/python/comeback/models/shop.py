@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -24,12 +25,30 @@ DEFAULT_CHANNEL_ORDER: dict[str, list[Channel]] = {
 }
 
 
+OrderStatus = Literal["completed", "shipped", "updated", "cancelled", "refunded"]
+
+
 def default_journeys() -> dict[str, Journey]:
     return {
         "cart_recovery": default_cart_journey(),
         "browse_abandonment": default_browse_journey(),
         "reactivation": default_winback_journey(),
     }
+
+
+class OrderStatusMessages(BaseModel):
+    """Transactional messages when the shop's backend reports an order's progress. Off until
+    the shop turns them on: most shop platforms already send order emails of their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    statuses: list[OrderStatus] = Field(
+        default_factory=lambda: ["completed", "shipped", "cancelled", "refunded"]
+    )
+    # Email needs no marketing consent for these (they are part of the order); SMS and push
+    # still need the person's consent for the channel.
+    channels: list[Channel] = Field(default_factory=lambda: ["email", "sms"], min_length=1)
 
 
 class ShopSettings(BaseModel):
@@ -39,6 +58,7 @@ class ShopSettings(BaseModel):
     # views without a cart) and "reactivation" (a customer gone quiet). A shop's journeys
     # replace the defaults one trigger at a time.
     journeys: dict[str, Journey] = Field(default_factory=default_journeys)
+    order_status_messages: OrderStatusMessages = Field(default_factory=OrderStatusMessages)
     # Browse abandonment starts after this many product views with no cart or order since.
     browse_min_views: int = Field(default=3, ge=1, le=100)
     # A customer lapses (the win-back journey's trigger) after this many quiet days.

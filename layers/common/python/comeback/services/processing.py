@@ -14,12 +14,12 @@ import hashlib
 import random
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
 from comeback.adapters.deliveries import Deliveries
-from comeback.adapters.store import Store
+from comeback.adapters.store import Store, job_key
 from comeback.adapters.watchers import Watchers
 from comeback.domain import commerce
 from comeback.domain.alerts import watch_for
@@ -39,6 +39,7 @@ from comeback.domain.merging import (
     merge_profiles,
     user_ids,
 )
+from comeback.domain.order_status import ORDER_STATUS, order_update
 from comeback.domain.profiles import apply_event, new_profile
 from comeback.domain.push import PushSubscription
 from comeback.domain.push_events import PUSH_EVENTS, PUSH_SUBSCRIBED, endpoint_from
@@ -46,6 +47,7 @@ from comeback.domain.timers import SWEEP_KINDS, TimerChange, desired_timers, pla
 from comeback.errors import ConcurrentUpdate
 from comeback.jsonutil import loads
 from comeback.models.events import AcceptedEvent
+from comeback.models.jobs import MessageJob
 from comeback.models.profile import MAX_RECENT_MESSAGES, Profile
 from comeback.models.shop import ShopSettings
 
@@ -103,6 +105,38 @@ def read_ahead_for(store: Store, bodies: list[str]) -> ReadAhead:
     return ReadAhead(store, events)
 
 
+def _queue_order_status(
+    publish: Callable[[MessageJob], None] | None,
+    event: AcceptedEvent,
+    settings: ShopSettings,
+    profile_id: str,
+    now: datetime,
+) -> None:
+    """Queue the transactional message for an order's progress, when the shop sends them.
+    Queued again if the event's run is repeated: the job key makes it one message."""
+    wanted = settings.order_status_messages
+    if publish is None or not wanted.enabled:
+        return
+    message = event.parsed()
+    update = order_update(
+        message.event if message.type == "track" else None,
+        message.properties,
+        trusted=event.source == "server",
+    )
+    if update is None or update.status not in wanted.statuses:
+        return
+    publish(
+        MessageJob(
+            shop_id=event.shop_id,
+            profile_id=profile_id,
+            kind=ORDER_STATUS,
+            subject=update.subject,
+            job_key=job_key(ORDER_STATUS, update.subject),
+            claimed_at=now,
+        )
+    )
+
+
 def process_event(
     store: Store,
     event: AcceptedEvent,
@@ -111,8 +145,10 @@ def process_event(
     now: datetime,
     retention: timedelta,
     read_ahead: ReadAhead | None = None,
+    publish: Callable[[MessageJob], None] | None = None,
 ) -> Outcome:
-    """Apply one event once. A lost race re-reads and tries again."""
+    """Apply one event once. A lost race re-reads and tries again. `publish` queues the
+    order-status message an applied event calls for (the sender sends each one once)."""
     message = event.parsed()
     identifiers = identifiers_of(message)
     digest = message_digest(event.message_id)
@@ -147,6 +183,7 @@ def process_event(
             _store_push_subscription(store, event, profile_id)
             _store_watch(store, event, profile_id, settings)
             store.finish_event(event, profile_id, desired_timers(before, settings), retention, now)
+            _queue_order_status(publish, event, settings, profile_id, now)
             return "repaired"
 
         new_links = resolution.new_links
@@ -194,6 +231,7 @@ def process_event(
             read_ahead.remember(after, [*mine, *new_links, *moved], event.message_id)
             for loser in losers:
                 read_ahead.remember_merged(loser, profile_id)
+        _queue_order_status(publish, event, settings, profile_id, now)
         return "applied"
     raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} attempts")
 

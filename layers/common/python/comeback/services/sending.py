@@ -44,6 +44,7 @@ from comeback.domain.journeys import (
     step_of,
 )
 from comeback.domain.merging import MAX_MERGE_HOPS
+from comeback.domain.order_status import ORDER_STATUS, parse_order_subject
 from comeback.domain.push import build_payload, classify_push_response, delivery_options
 from comeback.domain.short_content import short_content
 from comeback.domain.sms_content import DEFAULT_OPT_OUT, compose_sms
@@ -437,6 +438,7 @@ def _send_email(
         step=parse_subject(job.subject).step,
         incentive=_incentive(job, shop),
         track=lambda url: _tracked(ctx, job, "email", url),
+        order=parse_order_subject(job.subject) if job.kind == ORDER_STATUS else None,
     )
     mime = build_mime(
         content,
@@ -489,6 +491,7 @@ def _send_push(
         product=_alert_product(ctx, job),
         cart_link=_cart_link(ctx, job, now),  # tracked with the payload's URL below
         incentive=_incentive(job, shop),
+        order=parse_order_subject(job.subject) if job.kind == ORDER_STATUS else None,
     )
     payload = build_payload(
         title=content.title,
@@ -575,7 +578,12 @@ def _send_sms(
         )
         return FailedForGood("opted_out")
     content = short_content(
-        job.kind, profile, shop, product=_alert_product(ctx, job), incentive=_incentive(job, shop)
+        job.kind,
+        profile,
+        shop,
+        product=_alert_product(ctx, job),
+        incentive=_incentive(job, shop),
+        order=parse_order_subject(job.subject) if job.kind == ORDER_STATUS else None,
     )
     # The shop's own link, untracked: a signed tracking link would take a whole segment. It
     # goes with the opt-out instruction, which trimming never touches.
