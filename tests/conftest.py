@@ -23,8 +23,12 @@ _shop_numbers = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def stack():
+    import boto3
     from comeback.local.stack import LocalStack
 
+    from tests.support import OUTBOX
+
+    OUTBOX.install(boto3._get_default_session())  # before the sender makes its SES client
     local = LocalStack.start(sender_domains=[SENDER_DOMAIN], clock=SimulatedClock(START))
     yield local
     local.stop()

@@ -6,7 +6,7 @@ import urllib.parse
 from datetime import timedelta
 
 from tests.conftest import START
-from tests.support import profile_of, sent_emails, shop_items
+from tests.support import moto_sent_emails, profile_of, sent_emails, shop_items
 
 
 def _abandon_cart(shop, email, user="u1", anonymous="anon-1"):
@@ -44,6 +44,10 @@ def test_an_untouched_cart_gets_one_reminder_with_one_click_unsubscribe(stack, s
         stack.tick(START + timedelta(hours=hours))
     assert len(sent_emails(stack, email)) == 1
     assert profile_of(stack, shop.shop_id, "u1").messages.sent == 1
+    # What the tests' outbox noted is what moto's SES holds.
+    [held] = moto_sent_emails(stack, email)
+    assert held["Message-ID"] == reminder["Message-ID"]
+    assert held.get_body(("plain",)).get_content() == reminder.get_body(("plain",)).get_content()
 
 
 def test_an_order_from_another_device_cancels_the_reminder(stack, shop):
