@@ -311,3 +311,25 @@ def test_date_ranges_and_their_parsing():
             parse_range(first, last, today)
     with pytest.raises(ValueError):
         DateRange(date(2024, 2, 2), date(2024, 2, 1))
+
+
+def test_each_order_is_credited_once_to_the_last_message_within_the_window():
+    sends = [
+        Send("ann", "cart_recovery", "push", "sent", at("2024-03-02", 9)),
+        Send("ann", "cart_recovery", "email", "sent", at("2024-03-02", 13)),
+        Send("ann", "reactivation", "email", "skipped", at("2024-03-02", 14)),  # not delivered
+        Send("bob", "reactivation", "email", "sent", at("2024-03-01", 12)),
+        Send("cy", "browse_abandonment", "email", "sent", at("2024-03-01", 12)),
+    ]
+    orders = [
+        order("ann", "2024-03-02", "40.00", hour=15),  # last delivered: the 13:00 email
+        order("bob", "2024-03-06", "25.00", hour=12),  # exactly 5 days after: counts
+        order("cy", "2024-03-06", "99.00", hour=12, minute=1),  # a minute too late
+        order("dee", "2024-03-03", "10.00"),  # no message at all
+    ]
+    kpis = kpis_of(ShopRecords(orders=orders, sends=sends))
+    assert {k: (a.orders, a.revenue) for k, a in kpis.attributed.items()} == {
+        "cart_recovery": (1, Decimal("40.00")),
+        "reactivation": (1, Decimal("25.00")),
+    }
+    assert kpis_as_json(kpis)["attributed"]["reactivation"] == {"orders": 1, "revenue": "25.00"}

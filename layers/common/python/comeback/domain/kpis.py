@@ -252,6 +252,12 @@ class Lift:
 
 
 @dataclass(frozen=True)
+class Attributed:
+    orders: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
 class ShopKpis:
     period: DateRange
     as_of: datetime
@@ -277,6 +283,9 @@ class ShopKpis:
     attribution_window_days: float
     granularity: str  # "week" or "month": the buckets of `over_time`
     lift_by_journey: dict[str, Lift] = field(default_factory=dict)
+    # Orders in the range credited to the last message delivered to the customer within the
+    # attribution window before the order (last touch), by the message's kind.
+    attributed: dict[str, Attributed] = field(default_factory=dict)
 
 
 # -- computing ---------------------------------------------------------------------------------
@@ -357,7 +366,31 @@ def compute_kpis(
         attribution_window_days=attribution_window / timedelta(days=1),
         granularity=_granularity(period),
         lift_by_journey=lifts,
+        attributed=_attribution(in_range, records.sends, attribution_window),
     )
+
+
+def _attribution(
+    orders: list[Order], sends: list[Send], window: timedelta
+) -> dict[str, Attributed]:
+    """Last touch: each order goes to the last message the customer was delivered within
+    `window` before it (at most one message per order; orders with none are unattributed)."""
+    delivered: dict[str, list[Send]] = defaultdict(list)
+    for send in sends:
+        if send.status in DELIVERED_STATUSES:
+            delivered[send.customer_id].append(send)
+    for own in delivered.values():
+        own.sort(key=lambda s: s.at)
+    counts: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    for order in orders:
+        own = delivered.get(order.customer_id, [])
+        last = bisect_right([s.at for s in own], order.at) - 1
+        if last < 0 or order.at - own[last].at > window:
+            continue
+        figures = counts[own[last].kind]
+        figures[0] += 1
+        figures[1] += order.value
+    return {kind: Attributed(n, value) for kind, (n, value) in sorted(counts.items())}
 
 
 def _first_orders(known: dict[str, datetime], orders: list[Order]) -> dict[str, datetime]:
@@ -757,6 +790,10 @@ def kpis_as_json(kpis: ShopKpis) -> dict[str, Any]:
         "unsubscribes": kpis.unsubscribes,
         "unsubscribe_rate": _ratio(kpis.unsubscribe_rate),
         "lift_over_holdout": {"journey": CART_RECOVERY, **lift_as_json(kpis.lift)},
+        "attributed": {
+            kind: {"orders": a.orders, "revenue": _money(a.revenue)}
+            for kind, a in kpis.attributed.items()
+        },
         "lift_by_journey": {
             journey: lift_as_json(lift) for journey, lift in kpis.lift_by_journey.items()
         },

@@ -150,6 +150,8 @@ def render_report(kpis: ShopKpis, *, shop_name: str, currency: str, generated_at
         f'<div class="panel">{cohort_table(kpis.cohorts)}</div>',
         "<h2>Messages by channel</h2>",
         f'<div class="panel">{messages_table(kpis.messages)}</div>',
+        "<h2>Orders credited to messages (last touch)</h2>",
+        f'<div class="panel">{attributed_table(kpis, currency)}</div>',
         "<h2>Lift over holdout, by journey</h2>",
         f'<div class="panel">{lift_table(kpis.lift_by_journey, currency)}</div>',
         "<h2>How these are counted</h2>",
@@ -304,6 +306,24 @@ def messages_table(messages: dict[str, ChannelStats]) -> str:
     return (
         '<table><thead><tr><th class="left">Channel</th><th>Sent</th><th>Delivered</th>'
         f"<th>Clicked</th><th>Click rate</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def attributed_table(kpis: ShopKpis, currency: str) -> str:
+    if not kpis.attributed:
+        return '<p class="empty">No order in this range followed a message.</p>'
+    rows = "".join(
+        f'<tr><td class="left">{_text(_journey(kind))}</td><td>{_text(_number(a.orders))}</td>'
+        f"<td>{_text(_money(a.revenue, currency))}</td></tr>"
+        for kind, a in kpis.attributed.items()
+    )
+    days = f"{kpis.attribution_window_days:g}"
+    return (
+        '<table><thead><tr><th class="left">Message</th><th>Orders</th><th>Revenue</th></tr>'
+        f"</thead><tbody>{rows}</tbody></table>"
+        f'<p class="sub">Each order counts once, for the last message delivered to the customer '
+        f"within {_text(days)} days before it. Credit is not proof of effect: the lift over "
+        "holdout below is.</p>"
     )
 
 
