@@ -189,6 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def stack_outputs(stack_name: str, *, region: str | None = None) -> dict[str, str]:
+    """A deployed stack's outputs (TableName, ApiUrl, ...), read with your AWS credentials."""
+    import boto3
+
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+
 def _report(args: argparse.Namespace) -> int:
     """Reads the table with your AWS credentials (or moto's, through AWS_ENDPOINT_URL)."""
     import json
@@ -205,8 +214,7 @@ def _report(args: argparse.Namespace) -> int:
 
     table = args.table or os.environ.get("COMEBACK_TABLE_NAME")
     if args.stack:
-        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+        outputs = stack_outputs(args.stack)
         table = outputs["TableName"]
     if not table:
         sys.stderr.write("report: name the table with --stack or --table\n")
@@ -247,8 +255,7 @@ def _vapid_keys(args: argparse.Namespace) -> int:
         return 2
     secret_id = args.secret_id
     if args.stack:
-        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+        outputs = stack_outputs(args.stack)
         secret_id = outputs["VapidSecretArn"]
     result = install_vapid_keys(
         boto3.client("secretsmanager"), secret_id, subject, replace=args.replace
@@ -272,8 +279,7 @@ def _webhook_secret(args: argparse.Namespace) -> int:
         return 2
     secret_id, api_url = args.secret_id, "<ApiUrl>"
     if args.stack:
-        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+        outputs = stack_outputs(args.stack)
         secret_id, api_url = outputs["WebhookSecretArn"], outputs["ApiUrl"].rstrip("/")
     try:
         result = install_webhook_secret(
@@ -302,8 +308,7 @@ def _create_shop(args: argparse.Namespace) -> int:
 
     table, timers_table = args.table, args.timers_table
     if args.stack:
-        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+        outputs = stack_outputs(args.stack)
         table, timers_table = outputs["TableName"], outputs["TimersTableName"]
     if not timers_table:
         sys.stderr.write("--timers-table is needed with --table\n")
@@ -343,8 +348,7 @@ def _settings(args: argparse.Namespace) -> int:
         return 2
     table = args.table
     if args.stack:
-        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+        outputs = stack_outputs(args.stack)
         table = outputs["TableName"]
     records = ShopRecords(boto3.client("dynamodb"), table)
     try:
@@ -431,9 +435,7 @@ def _doctor_from_aws(args: argparse.Namespace) -> Deployed:
     found = Deployed()
     try:
         if args.stack:
-            cloudformation = boto3.client("cloudformation", region_name=args.region)
-            stack = cloudformation.describe_stacks(StackName=args.stack)
-            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+            outputs = stack_outputs(args.stack, region=args.region)
             found = read_stack_outputs(outputs)
         if args.from_ses or (args.stack and not found.tokens):
             sesv2 = boto3.client("sesv2", region_name=args.region or found.region)

@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from comeback.errors import InvalidInput, LinkExpired
 
@@ -45,32 +46,47 @@ def _parts(token: object, max_chars: int) -> list[str]:
     return token.split(".")
 
 
-def _mac(key: bytes, payload: str) -> str:
-    return _b64(hmac.new(key, f"{_VERSION}.{payload}".encode(), hashlib.sha256).digest())
+def _mac(version: str, key: bytes, payload: str) -> str:
+    """The version is part of what is signed: a token of one kind never passes as another."""
+    return _b64(hmac.new(key, f"{version}.{payload}".encode(), hashlib.sha256).digest())
+
+
+def _seal(version: str, fields: list[object], key: bytes) -> str:
+    payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
+    return f"{version}.{payload}.{_mac(version, key, payload)}"
+
+
+def _open(token: object, version: str, key: bytes, *, max_chars: int, invalid: str) -> list[Any]:
+    """The signed fields of a token of this kind, or InvalidInput(`invalid`) if it was forged,
+    altered or is no token of ours. The MAC is checked before anything inside is believed."""
+    parts = _parts(token, max_chars)
+    if len(parts) != 3 or parts[0] != version:
+        raise InvalidInput(invalid)
+    _, payload, mac = parts
+    if not hmac.compare_digest(mac, _mac(version, key, payload)):
+        raise InvalidInput(invalid)
+    try:
+        fields = json.loads(_unb64(payload))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(invalid) from exc
+    if not isinstance(fields, list):
+        raise InvalidInput(invalid)
+    return fields
 
 
 def sign_unsubscribe(claim: UnsubscribeClaim, key: bytes) -> str:
-    payload = _b64(
-        json.dumps(
-            [claim.shop_id, claim.profile_id, claim.channel, claim.issued], separators=(",", ":")
-        ).encode()
-    )
-    return f"{_VERSION}.{payload}.{_mac(key, payload)}"
+    return _seal(_VERSION, [claim.shop_id, claim.profile_id, claim.channel, claim.issued], key)
 
 
 def verify_unsubscribe(token: str, key: bytes) -> UnsubscribeClaim:
     """The claim inside a token, or InvalidInput if it was forged or altered."""
-    parts = _parts(token, 2048)
-    if len(parts) != 3 or parts[0] != _VERSION:
-        raise InvalidInput("this unsubscribe link is not valid")
-    _, payload, mac = parts
-    if not hmac.compare_digest(mac, _mac(key, payload)):
-        raise InvalidInput("this unsubscribe link is not valid")
+    invalid = "this unsubscribe link is not valid"
+    fields = _open(token, _VERSION, key, max_chars=2048, invalid=invalid)
     try:
-        shop_id, profile_id, channel, issued = json.loads(_unb64(payload))
+        shop_id, profile_id, channel, issued = fields
+        return UnsubscribeClaim(str(shop_id), str(profile_id), str(channel), int(issued))
     except (ValueError, TypeError) as exc:
-        raise InvalidInput("this unsubscribe link is not valid") from exc
-    return UnsubscribeClaim(str(shop_id), str(profile_id), str(channel), int(issued))
+        raise InvalidInput(invalid) from exc
 
 
 _CLICK_VERSION = "c1"  # another MAC input than unsubscribe tokens: one never passes as the other
@@ -86,32 +102,21 @@ class ClickClaim:
 
 
 def sign_click(claim: ClickClaim, key: bytes) -> str:
-    payload = _b64(
-        json.dumps(
-            [claim.shop_id, claim.profile_id, claim.job_key, claim.channel, claim.url],
-            separators=(",", ":"),
-        ).encode()
-    )
-    mac = _b64(hmac.new(key, f"{_CLICK_VERSION}.{payload}".encode(), hashlib.sha256).digest())
-    return f"{_CLICK_VERSION}.{payload}.{mac}"
+    fields = [claim.shop_id, claim.profile_id, claim.job_key, claim.channel, claim.url]
+    return _seal(_CLICK_VERSION, list(fields), key)
 
 
 def verify_click(token: str, key: bytes) -> ClickClaim:
     """The claim of a tracked link (its target was signed, so it is no open redirect)."""
-    parts = _parts(token, 4096)
-    if len(parts) != 3 or parts[0] != _CLICK_VERSION:
-        raise InvalidInput("this link is not valid")
-    _, payload, mac = parts
-    expected = _b64(hmac.new(key, f"{_CLICK_VERSION}.{payload}".encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(mac, expected):
-        raise InvalidInput("this link is not valid")
+    invalid = "this link is not valid"
+    fields = _open(token, _CLICK_VERSION, key, max_chars=4096, invalid=invalid)
     try:
-        shop_id, profile_id, job_key, channel, url = json.loads(_unb64(payload))
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput("this link is not valid") from exc
-    if not str(url).startswith(("https://", "http://")):
-        raise InvalidInput("this link is not valid")
-    return ClickClaim(str(shop_id), str(profile_id), str(job_key), str(channel), str(url))
+        shop_id, profile_id, job_key, channel, url = (str(field) for field in fields)
+    except ValueError as exc:
+        raise InvalidInput(invalid) from exc
+    if not url.startswith(("https://", "http://")):
+        raise InvalidInput(invalid)
+    return ClickClaim(shop_id, profile_id, job_key, channel, url)
 
 
 _CART_VERSION = "r1"  # restore-cart links: a MAC input of their own, like click tokens
@@ -127,35 +132,22 @@ class CartClaim:
     expires: int  # seconds since the epoch
 
 
-def _cart_mac(key: bytes, payload: str) -> str:
-    return _b64(hmac.new(key, f"{_CART_VERSION}.{payload}".encode(), hashlib.sha256).digest())
-
-
 def sign_cart(claim: CartClaim, key: bytes) -> str:
-    payload = _b64(
-        json.dumps(
-            [claim.shop_id, claim.profile_id, claim.subject, claim.expires],
-            separators=(",", ":"),
-        ).encode()
-    )
-    return f"{_CART_VERSION}.{payload}.{_cart_mac(key, payload)}"
+    fields = [claim.shop_id, claim.profile_id, claim.subject, claim.expires]
+    return _seal(_CART_VERSION, list(fields), key)
 
 
 def verify_cart(token: str, key: bytes, now: datetime) -> CartClaim:
     """The claim of a restore-cart link. InvalidInput if it was forged or altered; LinkExpired
     (naming the signed shop, so the page can point there) once its time is over. The MAC is
     checked before anything in the payload is believed, the expiry included."""
-    parts = _parts(token, 2048)
-    if len(parts) != 3 or parts[0] != _CART_VERSION:
-        raise InvalidInput("this link is not valid")
-    _, payload, mac = parts
-    if not hmac.compare_digest(mac, _cart_mac(key, payload)):
-        raise InvalidInput("this link is not valid")
+    invalid = "this link is not valid"
+    fields = _open(token, _CART_VERSION, key, max_chars=2048, invalid=invalid)
     try:
-        shop_id, profile_id, subject, expires = json.loads(_unb64(payload))
+        shop_id, profile_id, subject, expires = fields
         claim = CartClaim(str(shop_id), str(profile_id), str(subject), int(expires))
     except (ValueError, TypeError) as exc:
-        raise InvalidInput("this link is not valid") from exc
+        raise InvalidInput(invalid) from exc
     if now.timestamp() >= claim.expires:
         raise LinkExpired("this link has expired", shop_id=claim.shop_id)
     return claim
