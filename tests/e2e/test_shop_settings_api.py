@@ -131,7 +131,7 @@ def test_a_shop_reads_and_changes_only_its_own_settings(stack):
             "journeys.reactivation.steps.0.delay_minutes: Field required",
         ),
         ({"quiet_hour_start": "22:00"}, "did you mean 'quiet_hours_start'?"),
-        ({"journeys": {"browse_abandonment": {"steps": []}}}, "journeys: unknown kind"),
+        ({"journeys": {"birthday": {"steps": []}}}, "journeys: unknown kind"),
         ({"cap_messages": 0}, "cap_messages: Input should be greater than or equal to 1"),
         (b"{not json", "not valid JSON"),
         (b'["cap_messages"]', "JSON object"),
