@@ -15,7 +15,7 @@ from comeback.domain.journeys import (
     next_step_due,
     parse_subject,
 )
-from comeback.domain.profiles import new_profile
+from comeback.domain.profiles import apply_event, new_profile
 from comeback.domain.sending import STAY_IN_JOURNEY, Send, Skip, decide
 from comeback.domain.timers import (
     BROWSE_ABANDONMENT,
@@ -25,6 +25,7 @@ from comeback.domain.timers import (
     desired_timers,
     plan_timers,
 )
+from comeback.models.events import SegmentMessage
 from comeback.models.jobs import MessageJob
 from comeback.models.journey import Journey, JourneyStep, default_cart_journey
 from comeback.models.profile import Browsing, Cart, CartLine, ConsentDecision, ViewedProduct
@@ -246,3 +247,21 @@ def test_the_browse_email_names_the_products_escaped_and_links_only_to_the_shop(
     assert content.subject == "Still thinking about <b>Boots</b>?"
     assert "&lt;b&gt;Boots&lt;/b&gt;" in content.html and "<b>Boots" not in content.html
     assert 'href="https://api.example.com/v1/click?to=https://shoes.example.com"' in content.html
+
+
+def test_a_win_back_names_the_category_last_viewed_and_a_bad_category_is_ignored():
+    profile = new_profile("s", "p", T0)
+    message = {
+        "type": "track",
+        "event": "Product Viewed",
+        "anonymousId": "a",
+        "properties": {"product_id": "b", "category": "Hiking <gear>"},
+    }
+    viewed = apply_event(profile, SegmentMessage.model_validate(message), T0, [], SETTINGS, T0)
+    assert viewed.last_viewed_category == "Hiking <gear>"
+    odd = {**message, "properties": {"product_id": "b", "category": 42}}
+    kept = apply_event(viewed, SegmentMessage.model_validate(odd), T0, [], SETTINGS, T0)
+    assert kept.last_viewed_category == "Hiking <gear>" and kept.browsing.views == 2
+    shop = Shop(shop_id="s", name="Trail Shop", created_at=T0, settings=ShopSettings())
+    content = render("reactivation", kept, shop, "https://api.example.com/u")
+    assert "what is new in Hiking &lt;gear&gt;." in content.html

@@ -55,6 +55,9 @@ def id_text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
+MAX_CATEGORY_CHARS = 80
+
+
 class _Props(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, str_max_length=MAX_TEXT)
 
@@ -63,12 +66,19 @@ class ProductProps(_Props):
     product_id: str | None = None
     sku: str | None = None
     name: str | None = None
+    category: str | None = None
     price: Decimal | None = None
     quantity: int = Field(default=1, ge=0, le=MAX_QUANTITY)
     url: str | None = None
     image_url: str | None = None
     currency: str | None = Field(default=None, max_length=3)
     cart_id: str | None = None
+
+    @field_validator("category", mode="before")
+    @classmethod
+    def _category_text(cls, value: Any) -> Any:
+        """Only read, never required: a category that is no text is left out, not refused."""
+        return (value.strip()[:MAX_CATEGORY_CHARS] or None) if isinstance(value, str) else None
 
     @field_validator("product_id", "sku", "cart_id", mode="before")
     @classmethod

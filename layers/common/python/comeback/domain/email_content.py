@@ -161,7 +161,13 @@ def render(
         action_url = _tracked(track, site) if site else "/"
     elif kind == REACTIVATION:
         subject = f"It has been a while - new arrivals at {shop.name}"
-        intro = f"We have not seen you at {shop.name} for a while. Here is what is new."
+        category = profile.last_viewed_category
+        intro = (
+            f"We have not seen you at {shop.name} for a while. Have a look at what is new in "
+            f"{category}."
+            if category
+            else f"We have not seen you at {shop.name} for a while. Here is what is new."
+        )
         body_html, body_text = f"<p>{html.escape(intro)}</p>", intro
         action_label, action_url = f"Visit {shop.name}", _tracked(track, site) if site else "/"
     else:

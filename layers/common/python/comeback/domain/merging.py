@@ -34,6 +34,7 @@ from comeback.models.profile import (
     MAX_RECENT_ORDER_IDS,
     MAX_RECENT_SENDS,
     MAX_TRAITS,
+    Browsing,
     Cart,
     MessageStats,
     OrderStats,
@@ -146,6 +147,15 @@ def _surviving_cart(a: Cart | None, b: Cart | None, closed_at: datetime | None) 
     return cart
 
 
+def _later_browsing(winner: Profile, loser: Profile, cart: Cart | None) -> Browsing | None:
+    """The more recent browsing of the two, unless the merged person has a cart (the cart
+    journey is theirs then)."""
+    if cart is not None and cart.lines:
+        return None
+    candidates = [b for b in (winner.browsing, loser.browsing) if b is not None]
+    return max(candidates, key=lambda b: b.last_viewed_at, default=None)
+
+
 def merge_profiles(winner: Profile, loser: Profile) -> Profile:
     """`winner` having absorbed `loser` (the winner keeps its id, version and identity)."""
     merged = winner.model_copy(deep=True)
@@ -180,6 +190,8 @@ def merge_profiles(winner: Profile, loser: Profile) -> Profile:
     merged.cart_closed_at = _latest(winner.cart_closed_at, loser.cart_closed_at)
     merged.cart = _surviving_cart(winner.cart, loser.cart, merged.cart_closed_at)
     merged.messages = _merge_messages(winner.messages, loser.messages)
+    merged.browsing = _later_browsing(winner, loser, merged.cart)
+    merged.last_viewed_category = winner.last_viewed_category or loser.last_viewed_category
     merged.event_count = winner.event_count + loser.event_count
     merged.recent_messages = _union(
         loser.recent_messages, winner.recent_messages, MAX_RECENT_MESSAGES

@@ -234,6 +234,8 @@ def _note_view(profile: Profile, product: commerce.ProductProps, at: datetime) -
     key = product.line_key()
     if not key:
         return
+    if product.category:
+        profile.last_viewed_category = product.category
     browsing = profile.browsing or Browsing(last_viewed_at=at)
     seen = ViewedProduct(product_id=key, name=(product.name or "")[:MAX_NAME_CHARS] or None)
     others = [p for p in browsing.products if p.product_id != key]

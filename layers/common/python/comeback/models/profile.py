@@ -177,6 +177,8 @@ class Profile(_Model):
     cart: Cart | None = None
     cart_closed_at: datetime | None = None
     browsing: Browsing | None = None
+    # The category of the last product viewed (Segment's `category`): what a win-back names.
+    last_viewed_category: str | None = None
     messages: MessageStats = Field(default_factory=MessageStats)
     onsite: OnsiteStats = Field(default_factory=OnsiteStats)
     # The last activity the win-back timer was set for (see domain.timers).
