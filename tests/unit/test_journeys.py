@@ -265,3 +265,29 @@ def test_a_win_back_names_the_category_last_viewed_and_a_bad_category_is_ignored
     shop = Shop(shop_id="s", name="Trail Shop", created_at=T0, settings=ShopSettings())
     content = render("reactivation", kept, shop, "https://api.example.com/u")
     assert "what is new in Hiking &lt;gear&gt;." in content.html
+
+
+def test_an_order_mid_journey_cancels_the_pending_step_and_a_queued_one_says_ordered():
+    begun = shopper()
+    begun.messages.entered_by_kind[CART_RECOVERY] = T0 + timedelta(minutes=31)
+    ordered = begun.model_copy(deep=True)
+    ordered.cart = None
+    ordered.orders.last_at = T0 + timedelta(hours=2)
+    changes = [c for c in plan_timers(begun, ordered, SETTINGS) if c.kind == CART_RECOVERY]
+    assert [(c.kind, c.due_at) for c in changes] == [(CART_RECOVERY, None)]
+    # A step a sweep claimed just before the order is skipped as ordered, not as emptied.
+    decision = decide(ordered, step_job(1), SETTINGS, T0 + timedelta(hours=4))
+    assert decision == Skip("ordered")
+    emptied = begun.model_copy(deep=True)
+    emptied.cart = None
+    assert decide(emptied, step_job(1), SETTINGS, T0 + timedelta(hours=4)) == Skip("cart_closed")
+
+
+def test_the_holdout_follows_the_shops_user_id_when_there_is_one():
+    ids = [f"user-{n}" for n in range(300)]
+    held = next(i for i in ids if held_out("s", i, CART_RECOVERY, 10))
+    person = shopper(profile_id="any-profile-id", push=True)
+    person.user_id = held
+    settings = ShopSettings(quiet_hours_start=None, quiet_hours_end=None)
+    job = step_job(0, profile_id="any-profile-id")
+    assert decide(person, job, settings, T0 + timedelta(hours=1)) == Skip(HOLDOUT)

@@ -87,12 +87,12 @@ def next_step_due(
     return max(due, handled_at + timedelta(minutes=following.delay_minutes - current.delay_minutes))
 
 
-def held_out(shop_id: str, profile_id: str, kind: str, percent: float) -> bool:
-    """Whether a person is in the journey's holdout group: a stable hash of who they are, so
-    the same person is always in the same group of the same journey (and re-entering does
-    not reshuffle them)."""
+def held_out(shop_id: str, person: str, kind: str, percent: float) -> bool:
+    """Whether a person is in the journey's holdout group: a stable hash of who they are (the
+    shop's user id, else our profile id), so the same person is always in the same group of
+    the same journey (and re-entering does not reshuffle them)."""
     if percent <= 0:
         return False
-    digest = hashlib.sha256(f"{shop_id}\x1f{kind}\x1f{profile_id}".encode()).digest()
+    digest = hashlib.sha256(f"{shop_id}\x1f{kind}\x1f{person}".encode()).digest()
     bucket = int.from_bytes(digest[:8], "big") % HOLDOUT_BUCKETS
     return bucket < percent / 100 * HOLDOUT_BUCKETS

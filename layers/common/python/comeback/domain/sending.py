@@ -143,7 +143,7 @@ def _journey_state(
             # Active since the journey began: it ends, and starts over if they lapse again.
             return Rearm(max(due_at, now), state)
     if subject.step == 0 and held_out(
-        profile.shop_id, profile.profile_id, job.kind, journey.holdout_percent
+        profile.shop_id, profile.user_id or profile.profile_id, job.kind, journey.holdout_percent
     ):
         return Skip(HOLDOUT)
     return step
@@ -154,7 +154,8 @@ def _cart_journey_ended(profile: Profile, state: str) -> Skip | None:
     journey of the cart as it was."""
     cart = profile.cart
     if cart is None or not cart.lines:
-        return Skip("cart_closed")
+        ordered = profile.orders.last_at is not None and iso(profile.orders.last_at) >= state
+        return Skip("ordered" if ordered else "cart_closed")
     if iso(cart.last_activity_at) != state:
         returned = cart.returned_at is not None and cart.returned_at >= cart.updated_at
         return Skip(RETURNED if returned else "cart_changed")

@@ -128,8 +128,11 @@ def timer_changes(
     for kind, due in ((CART_RECOVERY, cart_due), (BROWSE_ABANDONMENT, browse_due)):
         old = due(before, settings) if before else None
         new = due(after, settings)
-        if new != old:
-            changes.append(TimerChange(kind, *new) if new else TimerChange(kind, None))
+        if new is not None and new != old:
+            changes.append(TimerChange(kind, *new))
+        elif new is None and (old is not None or _trigger_gone(kind, before, after, settings)):
+            # Closed (an order, an emptied cart): the pending step goes, whichever it was.
+            changes.append(TimerChange(kind, None))
 
     new_lapse = reactivation_due(after, settings)
     if new_lapse is not None and after.last_activity_at is not None:
@@ -137,6 +140,16 @@ def timer_changes(
         if armed is None or after.last_activity_at - armed >= REACTIVATION_TIMER_GRANULARITY:
             changes.append(TimerChange(REACTIVATION, *new_lapse))
     return changes
+
+
+def _trigger_gone(
+    kind: str, before: Profile | None, after: Profile, settings: ShopSettings
+) -> bool:
+    """Whether the state a journey under way was about has just ended."""
+    if before is None:
+        return False
+    was = journey_trigger(kind, before, settings)
+    return was is not None and journey_trigger(kind, after, settings) is None
 
 
 def plan_timers(

@@ -83,8 +83,11 @@ def default_cart_journey() -> Journey:
 
 def default_browse_journey() -> Journey:
     """One message, two hours after someone who looked at products repeatedly went quiet
-    without a cart."""
-    return Journey(steps=[JourneyStep(delay_minutes=2 * 60, channels=["email", "push"])])
+    without a cart; not again within a fortnight (browsing is common: more would nag)."""
+    return Journey(
+        steps=[JourneyStep(delay_minutes=2 * 60, channels=["email", "push"])],
+        reentry_cooldown_days=14,
+    )
 
 
 def default_winback_journey() -> Journey:
