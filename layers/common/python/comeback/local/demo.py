@@ -1,5 +1,6 @@
 """The main job, locally: replay CDNOW's real orders through the HTTP API on a simulated clock,
-run the sweeps across its 18 months, send what falls due, and report what happened."""
+run the sweeps across its 18 months, send what falls due, and report what happened. Then the
+cart journey on Retail Rocket's real visitor histories (comeback.local.retailrocket)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any, TextIO
 from comeback.clock import SimulatedClock, iso
 from comeback.local.datasets import CdnowOrder, examples_dir, read_cdnow, share_of
 from comeback.local.replay import TrackingClient
+from comeback.local.retailrocket import run_demo as replay_retailrocket
 from comeback.local.stack import LocalStack
 from comeback.models.shop import ShopSettings
 from comeback.services.shops import create_shop
@@ -38,6 +40,8 @@ class DemoOptions:
     limit_customers: int | None = None
     # Evening sweeps every this many simulated days (the last day always gets one).
     sweep_every_days: int = 1
+    # Then the cart journey on the Retail Rocket sample (a stack of its own, under a minute).
+    retailrocket: bool = True
 
 
 def synthetic_email(customer_id: str) -> str:
@@ -255,6 +259,9 @@ def run(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
     report_path = options.out_dir / "demo-report.json"
     report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     _print_summary(out, report, report_path)
+    if options.retailrocket:
+        report["retailrocket"] = replay_retailrocket(out)
+        report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
 
 
