@@ -291,3 +291,38 @@ def test_the_holdout_follows_the_shops_user_id_when_there_is_one():
     settings = ShopSettings(quiet_hours_start=None, quiet_hours_end=None)
     job = step_job(0, profile_id="any-profile-id")
     assert decide(person, job, settings, T0 + timedelta(hours=1)) == Skip(HOLDOUT)
+
+
+def test_views_from_before_the_last_order_start_no_browsing_and_names_are_one_line():
+    profile = new_profile("s", "p", T0)
+    profile.orders.last_at = T0 + timedelta(hours=1)
+    late = {
+        "type": "track",
+        "event": "Product Viewed",
+        "anonymousId": "a",
+        "properties": {"product_id": "b", "name": "Boots\r\nBcc: x@example.com"},
+    }
+    message = SegmentMessage.model_validate(late)
+    stale = apply_event(profile, message, T0 + timedelta(minutes=50), [], SETTINGS, T0)
+    assert stale.browsing is None  # flushed late, from before the order: no browsing
+    fresh = apply_event(profile, message, T0 + timedelta(hours=2), [], SETTINGS, T0)
+    assert fresh.browsing.products[0].name == "Boots Bcc: x@example.com"
+
+
+def test_header_bound_settings_are_one_line_and_the_cap_fits_what_is_remembered():
+    for field in ("from_name", "sms_sender_name", "postal_address"):
+        with pytest.raises(ValidationError, match="one line"):
+            ShopSettings(**{field: "Shop\nBcc: x"})
+    with pytest.raises(ValidationError):
+        ShopSettings(cap_messages=21)  # only the last 20 sends are remembered
+
+
+def test_an_sms_link_too_long_for_two_segments_is_left_out_not_fatal():
+    from comeback.services.sending import sms_text
+
+    shop = Shop(shop_id="s", name="Shop", created_at=T0, settings=ShopSettings())
+    long_link = "https://shop.example.com/" + "a" * 320
+    text = sms_text("Your cart is waiting.", long_link, shop)
+    assert long_link not in text and text.endswith("Reply STOP to opt out")
+    short = sms_text("Your cart is waiting.", "https://shop.example.com/c", shop)
+    assert "https://shop.example.com/c" in short

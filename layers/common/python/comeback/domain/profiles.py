@@ -235,9 +235,13 @@ def _note_view(profile: Profile, product: commerce.ProductProps, at: datetime) -
     if not key:
         return
     if product.category:
-        profile.last_viewed_category = product.category
+        profile.last_viewed_category = " ".join(product.category.split())
+    last_order = profile.orders.last_at
+    if last_order is not None and at <= last_order:
+        return  # a view from before the last order (a late batch): that browsing is over
     browsing = profile.browsing or Browsing(last_viewed_at=at)
-    seen = ViewedProduct(product_id=key, name=(product.name or "")[:MAX_NAME_CHARS] or None)
+    name = " ".join((product.name or "").split())[:MAX_NAME_CHARS]  # one line: a subject
+    seen = ViewedProduct(product_id=key, name=name or None)
     others = [p for p in browsing.products if p.product_id != key]
     profile.browsing = browsing.model_copy(
         update={

@@ -14,7 +14,7 @@ from comeback.models.journey import (
     default_cart_journey,
     default_winback_journey,
 )
-from comeback.models.profile import CHANNELS, Channel
+from comeback.models.profile import CHANNELS, MAX_RECENT_SENDS, Channel
 
 DEFAULT_CHANNEL_ORDER: dict[str, list[Channel]] = {
     "cart_recovery": ["push", "email", "sms"],
@@ -86,7 +86,7 @@ class ShopSettings(BaseModel):
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_CHANNEL_ORDER.items()}
     )
     # Frequency cap on marketing messages, per person and channel, over a rolling window.
-    cap_messages: int = Field(default=1, ge=1, le=100)
+    cap_messages: int = Field(default=1, ge=1, le=MAX_RECENT_SENDS)
     cap_window_hours: int = Field(default=16, ge=1, le=24 * 30)
     # Quiet hours in the recipient's time zone (the profile's, else the shop's).
     quiet_hours_start: time | None = time(21, 0)
@@ -134,6 +134,14 @@ class ShopSettings(BaseModel):
         if unknown:
             raise ValueError(f"journeys: no trigger named {sorted(unknown)[0]!r}")
         return {**defaults, **value}
+
+    @field_validator("from_name", "sms_sender_name", "postal_address")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        """Goes into mail headers and texts: printable, one line."""
+        if value is not None and not value.isprintable():
+            raise ValueError("must be one line of printable text")
+        return value
 
     @field_validator("site_url")
     @classmethod

@@ -127,8 +127,9 @@ def deliver(ctx: SenderContext, job: MessageJob, shop: Shop | None, now: datetim
         return "skipped:shop_gone"
     profile = store.get_profile(job.shop_id, job.profile_id)
     product = None
-    if job.kind in ALERT_KINDS:
+    if job.kind in ALERT_KINDS or job.kind == ORDER_STATUS:
         job, profile = _follow_merges(store, job, profile)
+    if job.kind in ALERT_KINDS:
         product = Catalogue.of(store).get_product(job.shop_id, product_id_of(job.subject))
     decision = sending.decide(
         profile,
@@ -290,8 +291,9 @@ def _send_by_first_working_channel(
 def _follow_merges(
     store: Store, job: MessageJob, profile: Profile | None
 ) -> tuple[MessageJob, Profile | None]:
-    """A product alert for a profile merged into another goes to that one (the watch was
-    noted before the merge); the job key is unchanged, so each person gets it once."""
+    """A product alert or order update for a profile merged into another goes to that one
+    (the watch or the order was noted before the merge); the job key is unchanged, so each
+    person gets it once."""
     for _ in range(MAX_MERGE_HOPS):
         if profile is None or profile.merged_into is None:
             break
@@ -587,12 +589,7 @@ def _send_sms(
     )
     # The shop's own link, untracked: a signed tracking link would take a whole segment. It
     # goes with the opt-out instruction, which trimming never touches.
-    text = compose_sms(
-        content.body,
-        opt_out=f"{content.url} {DEFAULT_OPT_OUT}".strip(),
-        sender_name=shop.settings.sms_sender_name or shop.name[:SMS_NAME_CHARS],
-        max_segments=MAX_SMS_SEGMENTS,
-    )
+    text = sms_text(content.body, content.url, shop)
     if not spend_sms_budget(
         ctx.store, job.shop_id, now.date().isoformat(), shop.settings.sms_daily_limit
     ):
@@ -603,6 +600,20 @@ def _send_sms(
     except PermanentSendError as exc:
         return FailedForGood(f"refused:{exc}")
     return Sent(message_id)
+
+
+def sms_text(body: str, url: str, shop: Shop) -> str:
+    """The text of an SMS: the body, the link and the opt-out, in two segments at most. A link
+    too long for that (a shop's very long URL) is left out rather than failing the send."""
+    sender_name = shop.settings.sms_sender_name or shop.name[:SMS_NAME_CHARS]
+    for opt_out in (f"{url} {DEFAULT_OPT_OUT}".strip(), DEFAULT_OPT_OUT):
+        try:
+            return compose_sms(
+                body, opt_out=opt_out, sender_name=sender_name, max_segments=MAX_SMS_SEGMENTS
+            )
+        except ValueError:
+            continue
+    raise PermanentSendError("the sender name and opt-out leave no room for a message")
 
 
 def _is_mobile(e164: str) -> bool:
