@@ -180,3 +180,28 @@ def test_three_overlapping_sweeps_send_each_step_once(stack):
     assert handled.count((1, "sent", "email")) == 3 and handled.count((2, "sent", "email")) == 3
     assert len(handled) == 9  # three people, three steps each, one record per step
     assert all(profile_of(stack, shop.shop_id, f"u{i}").messages.sent == 2 for i in range(3))
+
+
+def test_a_guest_who_signs_in_between_steps_keeps_the_journey_on_the_merged_profile(stack):
+    shop = journey_shop(stack)
+    email = f"gus-{shop.shop_id}@example.com"
+    everywhere_customer(shop, email)  # the account, known on another device
+    add_to_cart(shop, "sku-1", START, anonymous="guest-device")
+    stack.tick(START + timedelta(minutes=31))  # step 1 (push): the guest has no browser sub
+    stack.clock.set(START + timedelta(hours=1))
+    shop.post(
+        "/v1/identify",
+        {"userId": "u1", "anonymousId": "guest-device"},
+        key=shop.keys.secret_key,
+    )
+    for moment in (
+        timedelta(hours=1),
+        timedelta(hours=4, minutes=1),
+        timedelta(hours=24, minutes=1),
+    ):
+        stack.tick(START + moment)
+    emails = sent_emails(stack, email)
+    assert len(emails) == 2 and "Item sku-1" in emails[0].get_body(("plain",)).get_content()
+    for hours in (30, 72):
+        stack.tick(START + timedelta(hours=hours))
+    assert len(sent_emails(stack, email)) == 2

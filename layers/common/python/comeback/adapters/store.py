@@ -440,6 +440,25 @@ class Store:
             {":day": to_value(day.isoformat())},
         )
 
+    def get_timer(self, shop_id: str, profile_id: str, kind: str) -> DueTimer | None:
+        """A profile's timer of one kind, as it stands (claimed or not)."""
+        response = self._client.get_item(
+            TableName=self._timers,
+            Key=to_item({"pk": keys.profile_pk(shop_id, profile_id), "sk": keys.timer_sk(kind)}),
+            ConsistentRead=True,
+        )
+        if "Item" not in response:
+            return None
+        item = from_item(response["Item"])
+        return DueTimer(
+            shop_id=shop_id,
+            profile_id=profile_id,
+            kind=kind,
+            due_at=item[DUE_INDEX.sort_key],
+            subject=item["subject"],
+            claim_key=item.get("claim_key"),
+        )
+
     def claim_timer(self, timer: DueTimer, *, claim_key: str, lease_until: datetime) -> bool:
         """Take a due timer for one run: it leaves the due range until the lease ends."""
         return self._conditional_update(

@@ -21,6 +21,7 @@ from typing import Literal
 from comeback.adapters.deliveries import Deliveries
 from comeback.adapters.store import Store, job_key
 from comeback.adapters.watchers import Watchers
+from comeback.clock import iso, parse_iso
 from comeback.domain import commerce
 from comeback.domain.alerts import watch_for
 from comeback.domain.identity import (
@@ -31,6 +32,7 @@ from comeback.domain.identity import (
     identifiers_of,
     resolve,
 )
+from comeback.domain.journeys import parse_subject
 from comeback.domain.merging import (
     MAX_MERGE_HOPS,
     absorbable,
@@ -43,7 +45,14 @@ from comeback.domain.order_status import ORDER_STATUS, order_update
 from comeback.domain.profiles import apply_event, new_profile
 from comeback.domain.push import PushSubscription
 from comeback.domain.push_events import PUSH_EVENTS, PUSH_SUBSCRIBED, endpoint_from
-from comeback.domain.timers import SWEEP_KINDS, TimerChange, desired_timers, plan_timers
+from comeback.domain.timers import (
+    CART_RECOVERY,
+    SWEEP_KINDS,
+    TimerChange,
+    cart_trigger,
+    desired_timers,
+    plan_timers,
+)
 from comeback.errors import ConcurrentUpdate
 from comeback.jsonutil import loads
 from comeback.models.events import AcceptedEvent
@@ -179,7 +188,7 @@ def process_event(
 
         if before is not None and digest in before.recent_messages:
             absorbed = [f for f in frozen.values() if f.profile_id in before.merged_from]
-            _finish_merges(store, event.shop_id, profile_id, absorbed, now)
+            _finish_merges(store, event.shop_id, profile_id, absorbed, now, before)
             _store_push_subscription(store, event, profile_id)
             _store_watch(store, event, profile_id, settings)
             store.finish_event(event, profile_id, desired_timers(before, settings), retention, now)
@@ -221,7 +230,7 @@ def process_event(
             if before is None and not adopting:
                 _take_back_links(store, event.shop_id, profile_id, new_links, now)
             continue
-        _finish_merges(store, event.shop_id, profile_id, losers, now)
+        _finish_merges(store, event.shop_id, profile_id, losers, now, after)
         _store_push_subscription(store, event, profile_id)
         _store_watch(store, event, profile_id, settings)
         store.finish_event(event, profile_id, timers, retention, now)
@@ -292,18 +301,42 @@ def _to_absorb(
 
 
 def _finish_merges(
-    store: Store, shop_id: str, profile_id: str, absorbed: list[Profile], now: datetime
+    store: Store,
+    shop_id: str,
+    profile_id: str,
+    absorbed: list[Profile],
+    now: datetime,
+    merged: Profile | None = None,
 ) -> None:
     """After a merge is saved: the absorbed profiles' identifiers, browsers and timers move
     to (or stop in favour of) the profile that absorbed them. Each step is idempotent, and a
-    reader that meets an old link follows the absorbed profile's pointer meanwhile."""
+    reader that meets an old link follows the absorbed profile's pointer meanwhile. A cart
+    journey under way on an absorbed profile whose cart the merged one kept goes on there,
+    at the step it had reached."""
     for loser in absorbed:
         store.move_links(shop_id, loser.profile_id, profile_id, identifiers_of_profile(loser))
         Deliveries(store).move_subscriptions(
             shop_id, loser.profile_id, profile_id, loser.push_endpoints
         )
+        if merged is not None:
+            _carry_cart_journey(store, shop_id, loser.profile_id, merged, now)
         stop = [TimerChange(kind, None) for kind in SWEEP_KINDS]
         store.apply_timers(shop_id, loser.profile_id, stop, now)
+
+
+def _carry_cart_journey(
+    store: Store, shop_id: str, loser_id: str, merged: Profile, now: datetime
+) -> None:
+    trigger = cart_trigger(merged)
+    timer = store.get_timer(shop_id, loser_id, CART_RECOVERY)
+    if trigger is None or timer is None:
+        return
+    if parse_subject(timer.subject).state != iso(trigger):
+        return  # the absorbed profile's journey was about a cart the merge did not keep
+    if store.get_timer(shop_id, merged.profile_id, CART_RECOVERY) is not None:
+        return  # the merged profile runs a cart journey of its own
+    change = TimerChange(CART_RECOVERY, parse_iso(timer.due_at), timer.subject)
+    store.apply_timers(shop_id, merged.profile_id, [change], now)
 
 
 def _take_back_links(
