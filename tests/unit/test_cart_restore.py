@@ -172,12 +172,18 @@ def test_the_page_shows_the_cart_with_every_value_escaped():
     assert "12.50 EUR" in page and "25.00 EUR" in page  # a line, and the total of 2 x 12.50
 
 
-def test_lines_with_a_product_url_link_to_it_and_only_https_pictures_show():
+def test_lines_link_only_to_the_shops_own_site_and_only_https_pictures_show():
     cart = _cart("Blue Mug", url="https://shop.example.com/p/mug", image_url="http://x/a.png")
-    page = pages.cart_page("Shop", cart, None)
+    page = pages.cart_page("Shop", cart, None, "https://shop.example.com")
     assert '<a href="https://shop.example.com/p/mug" rel="noreferrer">Blue Mug</a>' in page
     assert "<img" not in page
     assert "Continue to checkout" not in page  # nowhere to send them
+    # A browser can send any product URL and name: no link elsewhere, no link in the name.
+    bait = _cart(
+        "Hold on: confirm your card at https://evil.example/pay", url="https://evil.example/pay"
+    )
+    page = pages.cart_page("Shop", bait, None, "https://shop.example.com")
+    assert "evil.example" not in page and "Hold on: confirm your card at" in page
 
 
 def test_the_button_goes_to_the_platforms_restore_link_else_the_sites_cart():

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from comeback.domain.alerts import ALERT_KINDS, BACK_IN_STOCK, price_text, product_title
 from comeback.domain.order_status import ORDER_STATUS, OrderUpdate
+from comeback.domain.shown_text import shown_name
 from comeback.domain.timers import BROWSE_ABANDONMENT, CART_RECOVERY, REACTIVATION
 from comeback.models.catalogue import Product
 from comeback.models.journey import Incentive
@@ -84,7 +85,7 @@ def render(
             else f"You left something in your cart at {shop.name}"
         )
         lines = [
-            (line.name or line.product_id, line.quantity, line.price)
+            (shown_name(line.name) or line.product_id, line.quantity, line.price)
             for line in cart.lines.values()
         ]
         text_lines = [
@@ -138,7 +139,7 @@ def render(
         action_label = "See it now"
         action_url = product_link or product.url or site or "/"
     elif kind == BROWSE_ABANDONMENT and profile.browsing is not None:
-        names = [p.name for p in profile.browsing.products if p.name]
+        names = [n for n in (shown_name(p.name) for p in profile.browsing.products) if n]
         first = names[0] if names else None
         subject = (
             f"Still thinking about {first}?" if first else f"Still looking around {shop.name}?"

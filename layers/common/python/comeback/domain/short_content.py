@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from comeback.domain.alerts import ALERT_KINDS, BACK_IN_STOCK, price_text, product_title
 from comeback.domain.order_status import ORDER_STATUS, OrderUpdate
+from comeback.domain.shown_text import shown_name
 from comeback.domain.timers import BROWSE_ABANDONMENT, CART_RECOVERY, REACTIVATION
 from comeback.models.catalogue import Product
 from comeback.models.journey import Incentive
@@ -58,7 +59,7 @@ def short_content(
         )
     if kind == BROWSE_ABANDONMENT:
         products = profile.browsing.products if profile.browsing is not None else []
-        name = next((p.name for p in products if p.name), None)
+        name = next((n for n in (shown_name(p.name) for p in products) if n), None)
         return ShortContent(
             title=f"Still looking at {shop.name}?",
             body=f"{name} is still here." if name else "What you were looking at is still here.",

@@ -59,7 +59,8 @@ def restore_page(store: Store, token: str | None, key: bytes, now: datetime) -> 
     cart = profile.cart
     if cart is None or not cart.lines:
         return 200, pages.cart_gone(shop.name, shop.settings.site_url)
-    return 200, pages.cart_page(shop.name, cart, checkout_url(shop, cart.restore_url))
+    checkout = checkout_url(shop, cart.restore_url)
+    return 200, pages.cart_page(shop.name, cart, checkout, shop.settings.site_url)
 
 
 def checkout_url(shop: Shop, restore_url: str | None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from decimal import Decimal
 
+from comeback.domain.shown_text import on_site, shown_name
 from comeback.models.profile import Cart, CartLine
 
 _FRAME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -65,9 +66,9 @@ def _shop_link(site_url: str | None, text: str) -> str:
     return f'<p><a href="{_attr(link)}" rel="noreferrer">{html.escape(text)}</a></p>'
 
 
-def _cart_row(line: CartLine, currency: str) -> str:
-    name = html.escape(line.name or line.product_id)
-    link = _web_link(line.url)
+def _cart_row(line: CartLine, currency: str, site_url: str | None) -> str:
+    name = html.escape(shown_name(line.name) or line.product_id)
+    link = on_site(line.url, site_url)
     if link is not None:
         name = f'<a href="{_attr(link)}" rel="noreferrer">{name}</a>'
     image = line.image_url or ""
@@ -84,11 +85,14 @@ def _cart_row(line: CartLine, currency: str) -> str:
     )
 
 
-def cart_page(shop_name: str, cart: Cart, checkout_url: str | None) -> str:
+def cart_page(
+    shop_name: str, cart: Cart, checkout_url: str | None, site_url: str | None = None
+) -> str:
     """The person's cart as the shop last heard of it, and the way on to the checkout (none
-    when the shop gave us no address to send them to)."""
+    when the shop gave us no address to send them to). Product names are shown without any
+    link or address in them, and link only to pages of the shop's own site."""
     currency = cart.currency
-    rows = "".join(_cart_row(line, currency) for line in cart.lines.values())
+    rows = "".join(_cart_row(line, currency, site_url) for line in cart.lines.values())
     total = html.escape(_money(cart.value, currency))
     link = _web_link(checkout_url)
     button = (
