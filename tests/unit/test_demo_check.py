@@ -25,6 +25,7 @@ def test_a_mismatch_is_printed_loudly():
         "reminders_sent": 0,
         "winbacks_sent": 0,
         "skipped_no_consent": 0,
+        "held_out": 0,
         "segments": {"champions": 1, "no order": 1},
         "predicted_revenue_next_year": "12.50",
         "emails_in_outbox": 0,

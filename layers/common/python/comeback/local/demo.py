@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from comeback.clock import SimulatedClock, iso
+from comeback.domain.journeys import HOLDOUT
 from comeback.local.datasets import CdnowOrder, examples_dir, read_cdnow, share_of
 from comeback.local.replay import TrackingClient
 from comeback.local.retailrocket import run_demo as replay_retailrocket
@@ -170,6 +171,7 @@ def summarise(stack: LocalStack, shop_id: str) -> dict[str, Any]:
         "reminders_sent": sends["cart_recovery:sent"],
         "winbacks_sent": sends["reactivation:sent"],
         "skipped_no_consent": sum(n for k, n in skips.items() if k.endswith(":no_consent")),
+        "held_out": sum(n for k, n in skips.items() if k.endswith(f":{HOLDOUT}")),
         "sends_by_outcome": dict(sorted(sends.items())),
         "skips_by_reason": dict(sorted(skips.items())),
         # From the value fit run at the end (RFM, BG/NBD and Gamma-Gamma over these profiles).
@@ -284,6 +286,7 @@ def _print_summary(out: TextIO, report: dict[str, Any], report_path: Path) -> No
         ("cart reminders sent", f"{report['reminders_sent']:,}"),
         ("win-backs sent", f"{report['winbacks_sent']:,}"),
         ("skipped, no consent", f"{report['skipped_no_consent']:,}"),
+        ("held out", f"{report['held_out']:,}  (the journeys' holdout groups: they get nothing)"),
         (
             "customer segments",
             ", ".join(f"{name} {count:,}" for name, count in report["segments"].items()),
