@@ -24,7 +24,7 @@ demo-full: .venv/.synced
 	$(UV) run comeback demo --full
 
 local: .venv/.synced
-	$(UV) run comeback local
+	$(UV) run comeback local $(LOCAL_ARGS)
 
 test: .venv/.synced node_modules/.installed layers/deps/build/.built $(CHROMIUM)
 	$(UV) run ruff check .

@@ -46,7 +46,8 @@ def short_content(
     if kind == CART_RECOVERY:
         items = profile.cart.item_count if profile.cart is not None else 0
         noun = "item" if items == 1 else "items"
-        body = f"You left {items} {noun} in your cart. Complete your order before they go."
+        gone = "it goes" if items == 1 else "they go"
+        body = f"You left {items} {noun} in your cart. Complete your order before {gone}."
         if incentive is not None:
             code = f" Code: {incentive.code}" if incentive.code else ""
             body = f"You left {items} {noun} in your cart. {incentive.description}{code}"

@@ -55,6 +55,9 @@ def serve(*, port: int, tick_seconds: float, quiet_hours: bool = True) -> int:
         settings=ShopSettings(
             from_address=f"hello@{SENDER_DOMAIN}",
             journeys=LOCAL_JOURNEYS,
+            # Three messages ten minutes apart: the shipped cap (1 per channel in 16 h) would
+            # hold back the last one here, where it is days apart in the shipped journey.
+            cap_messages=3,
             site_url="https://shop.example.com",
             **({} if quiet_hours else {"quiet_hours_start": None, "quiet_hours_end": None}),
         ),
@@ -74,9 +77,10 @@ def serve(*, port: int, tick_seconds: float, quiet_hours: bool = True) -> int:
     sys.stdout.write(_banner(stack, keys, browser, tick_seconds, quiet_hours, webhook_secrets))
     sys.stdout.flush()
     shown = 0
+    seen: set[str] = set()
     try:
         while True:
-            _report(stack)
+            _report(stack, seen)
             received = stack.push_peer.received(browser)
             for payload in received[shown:]:
                 stamp = time.strftime("%H:%M:%S")
@@ -156,16 +160,38 @@ Press Ctrl-C to stop.
 """
 
 
-def _report(stack: LocalStack) -> None:
-    """One round of what AWS would do on its own, with a line for whatever happened."""
+def _report(stack: LocalStack, seen: set[str]) -> None:
+    """One round of what AWS would do on its own, with a line for whatever happened, and one
+    per message decided (sent, or skipped and why)."""
     processed = stack.process_events()
     sweeps = stack.run_sweeps()
     sent = stack.send_messages()
     claimed = sum(result["claimed"] for result in sweeps.values())
+    stamp = time.strftime("%H:%M:%S")
     if processed.succeeded or processed.failed_attempts or claimed or sent.succeeded:
         sys.stdout.write(
-            f"{time.strftime('%H:%M:%S')}  events applied {processed.succeeded}"
+            f"{stamp}  events applied {processed.succeeded}"
             f" (failed attempts {processed.failed_attempts}), timers claimed {claimed},"
             f" jobs delivered {sent.succeeded}, dead letters {stack.dead_letters()}\n"
         )
-        sys.stdout.flush()
+    if sent.succeeded:
+        for line in _decided(stack, seen):
+            sys.stdout.write(f"{stamp}  {line}\n")
+    sys.stdout.flush()
+
+
+def _decided(stack: LocalStack, seen: set[str]) -> list[str]:
+    """Messages decided since the last look: kind, journey step, and the outcome. A step held
+    for quiet hours is not decided yet (it waits for the morning; --no-quiet-hours)."""
+    lines = []
+    for item in stack.store().scan_shop_items("local"):
+        if item.get("kind") != "send" or item.get("status") in ("sending", "retrying"):
+            continue
+        key = f"{item['sk']}:{item.get('status')}"
+        if key in seen:
+            continue
+        seen.add(key)
+        step = f" step {int(item['step']) + 1}" if item.get("step") is not None else ""
+        detail = str(item.get("detail") or "").split(":")[0]
+        lines.append(f"message {item.get('message_kind')}{step}: {item.get('status')} {detail}")
+    return lines

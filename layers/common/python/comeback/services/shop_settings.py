@@ -75,7 +75,8 @@ def read_settings(records: ShopRecords, shop_id: str) -> dict[str, Any]:
 def change_settings(
     records: ShopRecords, shop_id: str, changes: Mapping[str, Any], now: datetime
 ) -> ShopSettings:
-    """Apply a patch to the shop's settings and save them; the settings now in force."""
+    """Apply a patch to the shop's settings and save them; the settings as saved (handlers that
+    cached the shop pick them up within a minute)."""
     return apply_change(records, shop_id, changes, now).settings
 
 
