@@ -66,6 +66,9 @@ MAX_SMS_SEGMENTS = 2
 SMS_NAME_CHARS = 20  # a long shop name must not crowd out the message
 CAP_ATTEMPTS = 3
 DEFAULT_RETRY = timedelta(seconds=60)
+# How late a sweep may find a due step on time (the cart sweep runs every 5 minutes): a start
+# that late is on time, and does not move the journey's later steps.
+SWEEP_SLACK = timedelta(minutes=15)
 
 
 class RetryLater(TransientSendError):
@@ -219,6 +222,13 @@ def _next_step(
     subject = parse_subject(job.subject)
     journey = journey_for(job.kind, shop.settings) if job.kind in sending.JOURNEY_KINDS else None
     trigger = journey_trigger(job.kind, profile, shop.settings) if journey else None
+    if journey and trigger:
+        # A journey whose start waited (the re-entry cooldown) counts its steps from when it
+        # really started, so its messages keep their designed spacing.
+        started = now if subject.step == 0 else profile.messages.entered_by_kind.get(job.kind)
+        if started is not None:
+            first_delay = timedelta(minutes=journey.steps[0].delay_minutes)
+            trigger = max(trigger, started - first_delay - SWEEP_SLACK)
     due = (
         next_step_due(journey, trigger, subject.step, now, sent=sent)
         if journey and trigger
