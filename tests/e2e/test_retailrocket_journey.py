@@ -4,10 +4,10 @@ once, in order, no sooner than it is due and at the first sweep after; nobody wh
 before a step was due gets that step or any later one; the emails SES took are the steps
 recorded as sent by email.
 
-An order after the journey began leaves the timer of its next step in place: at its due
-time that step is recorded as skipped because the cart is gone (`cart_closed`), and nothing
-after it. That one skip record is allowed (and counted); a step sent, or any other record,
-after an order is not.
+An order after the journey began cancels the timer of its next step; a step already claimed
+by a sweep when the order came is recorded as skipped (`ordered`), and nothing after it. That
+one skip record is allowed (and counted); a step sent, or any other record, after an order
+is not.
 
 What is replayed: the complete histories (views included) of the 40 visitors of the sample
 who add to cart or buy: 310 of its 2,771 rows, all 62 add-to-carts and 14 purchase rows
@@ -24,8 +24,9 @@ step goes at the first sweep after it is due (sweeps every 10 simulated minutes)
 The expectations below come from the file itself (parsed here, with nothing from the
 product) and the journey as specified: steps at 30 minutes, 4 hours and 24 hours after the
 cart's last change; an order or another change to the cart ends the journey of the cart as
-it was; a new journey starts no sooner than 7 days after the person last entered one; a step
-after one that was sent keeps the journey's own gap to it. Two kinds of history are
+it was; a new journey starts no sooner than 7 days after the person last entered one, and
+then counts its later steps from that start; a step after one that was sent keeps the
+journey's own gap to it. Two kinds of history are
 ambiguous and are handled explicitly:
 
 - an add-to-cart and a purchase at the same moment: the order closes the cart (what the
@@ -67,6 +68,7 @@ STEP_DELAYS = (timedelta(minutes=30), timedelta(hours=4), timedelta(hours=24))
 STEP_CHANNELS = ("push", "email", "email")
 REENTRY_COOLDOWN = timedelta(days=7)
 SWEEP_EVERY = timedelta(minutes=10)
+START_SLACK = timedelta(minutes=15)  # the product's SWEEP_SLACK, as specified
 # Why a step is skipped when the cart's journey ended (an order, an emptied cart).
 ENDED = {"ordered", "cart_closed"}
 ALL_VISITORS = os.environ.get("COMEBACK_RR_ALL_VISITORS") == "1"
@@ -157,10 +159,11 @@ def check_visitor(states, records, problems, tally):
     for state in states:
         handled = None
         previous_sent = False
+        start = state.trigger  # where the steps count from
         for step, delay in enumerate(STEP_DELAYS):
             record = records.pop(step_key(state, step), None)
             where = f"visitor {state.visitor} cart of {iso(state.trigger)} step {step}"
-            due = state.trigger + delay
+            due = start + delay
             if step == 0 and entered_at is not None:
                 due = max(due, entered_at + REENTRY_COOLDOWN)
             if step > 0 and previous_sent:
@@ -211,6 +214,9 @@ def check_visitor(states, records, problems, tally):
                 entries.append(at)
                 entered_at = at
                 tally["journeys entered"] += 1
+                # A start that waited (the cooldown) moves the later steps with it; one a
+                # sweep found a little late (within the slack) does not.
+                start = max(state.trigger, at - STEP_DELAYS[0] - START_SLACK)
             handled, previous_sent = at, record["status"] == "sent"
     # Nobody gets a step twice: each record above was one step of one cart's journey (and
     # the emails are checked against the records), and a step comes again only in a journey
