@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from comeback.local.stack import LocalStack
+from comeback.models.journey import Journey, JourneyStep
 from comeback.models.shop import ShopSettings
 from comeback.services.shops import create_shop
 from counting import CallLog
@@ -45,6 +46,13 @@ def measure(stack: LocalStack, start: datetime, customers: int, dynamodb: CallLo
                 from_address="hello@shop.example.com",
                 site_url="https://shop.example.com",
                 channel_order={"cart_recovery": [channel]},
+                # One reminder by this channel, nobody held out: the sender's cost per message.
+                journeys={
+                    "cart_recovery": Journey(
+                        steps=[JourneyStep(delay_minutes=60, channels=[channel])],
+                        holdout_percent=0,
+                    )
+                },
                 quiet_hours_start=None,
                 quiet_hours_end=None,
             ),
