@@ -55,7 +55,7 @@ from comeback.domain.timers import (
 )
 from comeback.errors import ConcurrentUpdate
 from comeback.jsonutil import loads
-from comeback.models.events import AcceptedEvent
+from comeback.models.events import AcceptedEvent, SegmentMessage
 from comeback.models.jobs import MessageJob
 from comeback.models.profile import MAX_RECENT_MESSAGES, Profile
 from comeback.models.shop import ShopSettings
@@ -117,6 +117,7 @@ def read_ahead_for(store: Store, bodies: list[str]) -> ReadAhead:
 def _queue_order_status(
     publish: Callable[[MessageJob], None] | None,
     event: AcceptedEvent,
+    message: SegmentMessage,
     settings: ShopSettings,
     profile_id: str,
     now: datetime,
@@ -126,7 +127,6 @@ def _queue_order_status(
     wanted = settings.order_status_messages
     if publish is None or not wanted.enabled:
         return
-    message = event.parsed()
     update = order_update(
         message.event if message.type == "track" else None,
         message.properties,
@@ -192,7 +192,7 @@ def process_event(
             _store_push_subscription(store, event, profile_id)
             _store_watch(store, event, profile_id, settings)
             store.finish_event(event, profile_id, desired_timers(before, settings), retention, now)
-            _queue_order_status(publish, event, settings, profile_id, now)
+            _queue_order_status(publish, event, message, settings, profile_id, now)
             return "repaired"
 
         new_links = resolution.new_links
@@ -240,7 +240,7 @@ def process_event(
             read_ahead.remember(after, [*mine, *new_links, *moved], event.message_id)
             for loser in losers:
                 read_ahead.remember_merged(loser, profile_id)
-        _queue_order_status(publish, event, settings, profile_id, now)
+        _queue_order_status(publish, event, message, settings, profile_id, now)
         return "applied"
     raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} attempts")
 

@@ -44,7 +44,7 @@ from comeback.domain.journeys import (
     step_of,
 )
 from comeback.domain.merging import MAX_MERGE_HOPS
-from comeback.domain.order_status import ORDER_STATUS, parse_order_subject
+from comeback.domain.order_status import ORDER_STATUS, OrderUpdate, parse_order_subject
 from comeback.domain.push import build_payload, classify_push_response, delivery_options
 from comeback.domain.short_content import short_content
 from comeback.domain.sms_content import DEFAULT_OPT_OUT, compose_sms
@@ -327,6 +327,11 @@ def _cart_link(ctx: SenderContext, job: MessageJob, now: datetime) -> str | None
     return cart_link(ctx.public_base_url, claim, ctx.signing_key)
 
 
+def _order_of(job: MessageJob) -> OrderUpdate | None:
+    """The order and status an order-status job is about."""
+    return parse_order_subject(job.subject) if job.kind == ORDER_STATUS else None
+
+
 def _incentive(job: MessageJob, shop: Shop) -> Incentive | None:
     """The offer of the journey step the job is, if it carries one."""
     if job.kind not in sending.JOURNEY_KINDS:
@@ -450,7 +455,7 @@ def _send_email(
         step=parse_subject(job.subject).step,
         incentive=_incentive(job, shop),
         track=lambda url: _tracked(ctx, job, "email", url),
-        order=parse_order_subject(job.subject) if job.kind == ORDER_STATUS else None,
+        order=_order_of(job),
     )
     mime = build_mime(
         content,
@@ -503,7 +508,7 @@ def _send_push(
         product=_alert_product(ctx, job),
         cart_link=_cart_link(ctx, job, now),  # tracked with the payload's URL below
         incentive=_incentive(job, shop),
-        order=parse_order_subject(job.subject) if job.kind == ORDER_STATUS else None,
+        order=_order_of(job),
     )
     payload = build_payload(
         title=content.title,
@@ -595,7 +600,7 @@ def _send_sms(
         shop,
         product=_alert_product(ctx, job),
         incentive=_incentive(job, shop),
-        order=parse_order_subject(job.subject) if job.kind == ORDER_STATUS else None,
+        order=_order_of(job),
     )
     # The shop's own link, untracked: a signed tracking link would take a whole segment. It
     # goes with the opt-out instruction, which trimming never touches.
